@@ -1,0 +1,28 @@
+"""The registry of every event type known to this build of the contracts."""
+
+from acms_contracts import audit, identity, platform
+from acms_contracts.envelope import Event, UnknownEventType
+
+_EVENT_CLASSES: tuple[type[Event], ...] = (
+    identity.OrganisationRegistered,
+    identity.OrganisationRenamed,
+    identity.CatchmentAssigned,
+    identity.MonitoringLinkAdded,
+    identity.MonitoringLinkRemoved,
+    identity.AccountCreated,
+    identity.AccountDisabled,
+    identity.AccountEnabled,
+    identity.RoleGranted,
+    identity.RoleRevoked,
+    audit.AccessDecisionRecorded,
+    platform.ProbeEmitted,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}
+
+
+def event_class(event_type: str) -> type[Event]:
+    try:
+        return EVENT_TYPES[event_type]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {event_type!r}") from None

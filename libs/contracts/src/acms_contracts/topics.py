@@ -1,0 +1,30 @@
+"""Every Kafka topic name in one place.
+
+Topic names carry a major version: a change that is not backward compatible gets a new
+topic rather than breaking consumers of the old one.
+"""
+
+IDENTITY_ORGANISATIONS = "acms.identity.organisations.v1"
+IDENTITY_ACCOUNTS = "acms.identity.accounts.v1"
+AUDIT_ACCESS = "acms.audit.access.v1"
+REFERRALS = "acms.referrals.v1"
+PLATFORM_PROBES = "acms.platform.probes.v1"
+
+ALL_TOPICS: tuple[str, ...] = (
+    IDENTITY_ORGANISATIONS,
+    IDENTITY_ACCOUNTS,
+    AUDIT_ACCESS,
+    REFERRALS,
+    PLATFORM_PROBES,
+)
+
+DEAD_LETTER_SUFFIX = ".dlt"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """The dead-letter topic where unhandleable messages from `topic` are parked."""
+    return topic + DEAD_LETTER_SUFFIX
+
+
+if __name__ == "__main__":
+    print("\n".join(ALL_TOPICS + tuple(dead_letter_topic(t) for t in ALL_TOPICS)))

@@ -1,0 +1,99 @@
+"""Builds a service's FastAPI application around its Runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from acms_platform.logs import configure_logging
+from acms_platform.runtime import Runtime, ServiceDefinition
+from acms_platform.settings import Settings, load_settings
+from acms_platform.telemetry import configure_tracing
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    definition: ServiceDefinition,
+    routers: Sequence[APIRouter] = (),
+    settings: Settings | None = None,
+) -> FastAPI:
+    settings = settings or load_settings(definition.name)
+    configure_logging(definition.name, settings.log_level)
+    provider = configure_tracing(definition.name, settings.otlp_endpoint)
+    runtime = Runtime.create(definition, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        yield
+        log.info("%s stopping", definition.name)
+        await runtime.stop()
+
+    app = FastAPI(title=f"ACMS {definition.name}", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.include_router(_health_router(runtime))
+    for router in routers:
+        app.include_router(router)
+    _install_error_handlers(app, settings.max_body_bytes)
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
+    )
+    return app
+
+
+def _health_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """The database and Kafka are reachable and migrations are applied."""
+        failing = await runtime.readiness()
+        if failing:
+            return JSONResponse({"status": "not ready", "failing": failing}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p != "body"),
+                "message": e["msg"],
+            }
+            for e in error.errors()
+        ]
+        summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems)
+        return JSONResponse(
+            {"detail": f"invalid request: {summary}", "errors": problems},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.middleware("http")
+    async def refuse_oversized_bodies(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_body_bytes:
+            return JSONResponse(
+                {"detail": f"request body larger than {max_body_bytes} bytes"},
+                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+            )
+        return await call_next(request)

@@ -1,0 +1,21 @@
+"""Idempotent inbox: a consumer's effect and its processed-marker commit together."""
+
+from __future__ import annotations
+
+from acms_contracts import EventEnvelope
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from acms_platform.platform_tables import inbox
+
+
+async def claim(session: AsyncSession, consumer: str, topic: str, envelope: EventEnvelope) -> bool:
+    """Record that `consumer` processes this event. False when it already did: the caller
+    must then apply no effect. Call inside the transaction that applies the effect."""
+    result = await session.execute(
+        insert(inbox)
+        .values(consumer=consumer, event_id=envelope.event_id, topic=topic)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return result.first() is not None

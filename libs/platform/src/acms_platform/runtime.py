@@ -1,0 +1,157 @@
+"""A service's running parts, and the start-up that waits for its dependencies.
+
+Start-up never crashes on a missing database or broker: it says which is missing, retries
+with backoff, and reports not-ready until both are reachable and migrations are applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+from acms_platform.database import Database
+from acms_platform.messaging import (
+    EventConsumer,
+    EventHandlers,
+    build_broker,
+    ensure_topics,
+    subscribe,
+)
+from acms_platform.migrations import upgrade_to_head
+from acms_platform.outbox import Outbox, OutboxRelay
+from acms_platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 10.0
+
+
+@dataclass
+class ServiceDefinition:
+    """What a service contributes; `app.py` of each service builds one."""
+
+    name: str
+    root: Path
+    handlers: EventHandlers | None = None
+    publishes: tuple[str, ...] = ()
+
+
+@dataclass
+class Runtime:
+    definition: ServiceDefinition
+    settings: Settings
+    database: Database
+    outbox: Outbox
+    broker: KafkaBroker | None = None
+    consumer: EventConsumer | None = None
+    relay: OutboxRelay | None = None
+    waiting_for: str | None = "database"
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def create(cls, definition: ServiceDefinition, settings: Settings) -> Runtime:
+        database = Database(settings)
+        SQLAlchemyInstrumentor().instrument(engine=database.engine.sync_engine)
+        return cls(definition, settings, database, Outbox(definition.name))
+
+    @property
+    def started(self) -> bool:
+        return self.waiting_for is None
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._connect(), name="connect-dependencies"))
+
+    async def wait_started(self) -> None:
+        await self._started.wait()
+
+    async def _connect(self) -> None:
+        settings = self.settings
+        pg = f"{settings.pg_host}:{settings.pg_port}"
+        await _retry(f"database at {pg}", self.database.ping)
+        self.waiting_for = "migrations"
+        await _retry(
+            "migrations",
+            lambda: asyncio.to_thread(upgrade_to_head, self.definition.root, self.database.url),
+        )
+        self.waiting_for = "kafka"
+        self.broker = await _retry(f"kafka at {settings.kafka_bootstrap}", self._start_broker)
+        self.relay = OutboxRelay(
+            self.database,
+            self._new_producer,
+            batch_size=settings.outbox_batch_size,
+            idle_poll_seconds=settings.outbox_idle_poll_seconds,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self.waiting_for = None
+        self._started.set()
+        log.info("%s ready", self.definition.name)
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            client_id=f"acms-{self.definition.name}-outbox",
+            enable_idempotence=True,
+            linger_ms=2,
+            request_timeout_ms=10_000,
+        )
+
+    async def _start_broker(self) -> KafkaBroker:
+        settings = self.settings
+        handlers = self.definition.handlers
+        topics = sorted(set(self.definition.publishes) | set(handlers.topics if handlers else ()))
+        if topics:
+            await ensure_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+        broker = build_broker(settings.kafka_bootstrap, self.definition.name)
+        if handlers and handlers.handlers:
+            self.consumer = EventConsumer(
+                handlers, self.database, broker, attempts=settings.handler_attempts
+            )
+            subscribe(broker, self.consumer, settings.group_id)
+        try:
+            await broker.start()
+        except BaseException:
+            await broker.stop()
+            raise
+        return broker
+
+    async def readiness(self) -> dict[str, str]:
+        """Failing components by name, with the reason; empty when ready."""
+        if self.waiting_for is not None:
+            return {self.waiting_for: "not connected yet"}
+        failing: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(2):
+                await self.database.ping()
+        except Exception as error:
+            failing["database"] = repr(error)
+        if self.broker is None or not await self.broker.ping(timeout=2):
+            failing["kafka"] = f"unreachable at {self.settings.kafka_bootstrap}"
+        return failing
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.broker is not None:
+            await self.broker.stop()
+        await self.database.dispose()
+
+
+async def _retry(what: str, attempt):  # type: ignore[no-untyped-def]
+    backoff = 0.5
+    while True:
+        try:
+            return await attempt()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("waiting for %s: %s; retrying in %.1fs", what, error, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -1,0 +1,85 @@
+"""The one settings object every service reads from its environment (prefix ACMS_)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal
+
+from pydantic import Field, ValidationError, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {
+    "identity": 8101,
+    "referrals": 8102,
+    "cases": 8103,
+    "integrations": 8104,
+    "reporting": 8105,
+    "retention": 8106,
+}
+
+
+class Settings(BaseSettings):
+    """Shared plumbing settings. A service passes its own name; everything else has a
+    development default that matches the launchers in deploy/."""
+
+    model_config = SettingsConfigDict(env_prefix="ACMS_", extra="ignore")
+
+    service_name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_-]*$")
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+    pg_host: str = "127.0.0.1"
+    pg_port: int = Field(default=55432, ge=1, le=65535)
+    pg_user: str = "acms"
+    pg_password: str = "acms"
+    database_name: str | None = Field(default=None, description="default: acms_<service>")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    kafka_bootstrap: str = "127.0.0.1:59092"
+    kafka_partitions: int = Field(default=6, ge=1, le=256)
+    consumer_group: str | None = Field(default=None, description="default: acms-<service>")
+    handler_attempts: int = Field(default=3, ge=1, le=20)
+
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_idle_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    cerbos_url: str = "http://127.0.0.1:3592"
+    identity_url: str = "http://127.0.0.1:8101"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def database_url(self) -> str:
+        name = self.database_name or f"acms_{self.service_name}"
+        return (
+            f"postgresql+asyncpg://{self.pg_user}:{self.pg_password}"
+            f"@{self.pg_host}:{self.pg_port}/{name}"
+        )
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or f"acms-{self.service_name}"
+
+    @property
+    def http_port(self) -> int:
+        return self.port or SERVICE_PORTS.get(self.service_name, 8000)
+
+
+def load_settings(service_name: str, **overrides: object) -> Settings:
+    """Read settings; a bad value stops the process at once naming the setting."""
+    try:
+        return Settings(service_name=service_name, **overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = []
+        for e in error.errors():
+            name = "ACMS_" + "_".join(str(p) for p in e["loc"]).upper()
+            lines.append(f"{name}: {e['msg']} (got {e.get('input')!r})")
+        raise SystemExit(f"{service_name}: invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+if __name__ == "__main__":  # pragma: no cover - manual check
+    print(load_settings(sys.argv[1] if len(sys.argv) > 1 else "identity").model_dump_json(indent=2))

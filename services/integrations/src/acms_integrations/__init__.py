@@ -1,0 +1,1 @@
+"""ACMS integrations service."""

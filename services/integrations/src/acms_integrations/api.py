@@ -1,0 +1,20 @@
+"""HTTP routes of the integrations service."""
+
+from uuid import UUID
+
+from acms_platform.dependencies import DbSession
+from acms_platform.identity_projection import OrganisationView
+from fastapi import APIRouter, HTTPException
+
+from acms_integrations.tables import organisations
+
+router = APIRouter()
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationView)
+async def get_organisation(organisation_id: UUID, session: DbSession) -> OrganisationView:
+    """This service's projection of an organisation registered in identity."""
+    found = await organisations.get(session, organisation_id)
+    if found is None:
+        raise HTTPException(404, detail=f"organisation {organisation_id} not known here")
+    return found

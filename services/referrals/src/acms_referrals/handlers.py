@@ -1,0 +1,8 @@
+"""Kafka subscribers of the referrals service."""
+
+from acms_platform.messaging import EventHandlers
+
+from acms_referrals.tables import organisations
+
+handlers = EventHandlers(consumer="referrals")
+organisations.register(handlers)

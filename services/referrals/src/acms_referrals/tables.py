@@ -1,0 +1,7 @@
+"""Tables of the referrals service."""
+
+from acms_platform.database import new_metadata
+from acms_platform.identity_projection import OrganisationProjection
+
+metadata = new_metadata()
+organisations = OrganisationProjection(metadata)

@@ -1,0 +1,1 @@
+"""ACMS reporting service."""

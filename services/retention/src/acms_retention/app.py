@@ -1,0 +1,18 @@
+"""Composition root of the retention service: `uvicorn --factory acms_retention.app:create`."""
+
+from pathlib import Path
+
+from acms_platform.app import create_app
+from acms_platform.runtime import ServiceDefinition
+from acms_platform.settings import Settings
+from fastapi import FastAPI
+
+from acms_retention import api
+from acms_retention.handlers import handlers
+
+SERVICE_ROOT = Path(__file__).resolve().parents[2]
+definition = ServiceDefinition(name="retention", root=SERVICE_ROOT, handlers=handlers)
+
+
+def create(settings: Settings | None = None) -> FastAPI:
+    return create_app(definition, [api.router], settings)
