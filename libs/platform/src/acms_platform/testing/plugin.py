@@ -1,1 +1,93 @@
-"""pytest plugin: fixtures live here."""
+"""pytest plugin loaded for the whole repo (`-p acms_platform.testing.plugin`).
+
+Infrastructure is started once per test session through the provider in `infra.py`.
+Each test session gets its own databases (`test_<run>_<service>`) and consumer groups,
+so tests never touch the demo stack's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from acms_platform.settings import Settings
+from acms_platform.testing.infra import provider_from_environment
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def infrastructure():
+    provider = provider_from_environment()
+    provider.start(["postgres", "kafka", "cerbos"])
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return RUN_ID
+
+
+def settings_for_test(service: str, infrastructure, **overrides: object) -> Settings:
+    endpoints = infrastructure.endpoints
+    values: dict[str, object] = {
+        "service_name": service,
+        "environment": "test",
+        "pg_host": endpoints.pg_host,
+        "pg_port": endpoints.pg_port,
+        "database_name": f"test_{RUN_ID}_{service}",
+        "kafka_bootstrap": endpoints.kafka_bootstrap,
+        "consumer_group": f"test-{RUN_ID}-{service}",
+        "cerbos_url": endpoints.cerbos_url,
+        "outbox_idle_poll_seconds": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+async def create_database(settings: Settings) -> None:
+    connection = await asyncpg.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
+        database="postgres",
+    )
+    try:
+        name = settings.database_name
+        exists = await connection.fetchval("select 1 from pg_database where datname = $1", name)
+        if not exists:
+            await connection.execute(f'create database "{name}"')
+    finally:
+        await connection.close()
+
+
+ServiceFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def start_service(infrastructure) -> AsyncIterator[ServiceFactory]:
+    """Start services in-process (lifespan and all) and return an HTTP client for each."""
+    async with AsyncExitStack() as stack:
+
+        async def start(name: str, create_app, **overrides: object) -> httpx.AsyncClient:
+            settings = settings_for_test(name, infrastructure, **overrides)
+            await create_database(settings)
+            app = create_app(settings)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            await app.state.runtime.wait_started()
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"
+            )
+            await stack.enter_async_context(client)
+            client.app = app  # type: ignore[attr-defined]
+            return client
+
+        yield start

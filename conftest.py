@@ -1,0 +1,1 @@
+"""Fixtures come from the plugin `acms_platform.testing.plugin` (see pyproject addopts)."""

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Ensures uv is installed and the workspace virtualenv (.venv) matches uv.lock.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+if ! command -v uv >/dev/null 2>&1; then
+  echo "python: installing uv from PyPI (user site)"
+  python3 -m pip install --user --quiet uv
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+cd "$ROOT"
+uv sync --all-packages --frozen --quiet
+echo "python: .venv in sync with uv.lock ($(uv --version))"

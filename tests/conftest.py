@@ -1,0 +1,50 @@
+"""Cross-service fixtures: services as real processes, the probe service, the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from acms_platform.testing.infra import LocalLaunchers
+from acms_platform.testing.plugin import create_database, settings_for_test
+from acms_platform.testing.processes import ServiceProcess
+
+PROBE_DIR = Path(__file__).parent / "probe"
+PROBE_PORT = 8199
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fault tests stop and kill shared infrastructure: run them after everything else."""
+    items.sort(key=lambda item: item.get_closest_marker("fault") is not None)
+
+
+@pytest.fixture
+def launchers(infrastructure) -> LocalLaunchers:
+    if not isinstance(infrastructure, LocalLaunchers):
+        pytest.skip("fault tests control the infrastructure: needs ACMS_TEST_INFRA=local")
+    return infrastructure
+
+
+@pytest.fixture(scope="session")
+def probe_settings(infrastructure):
+    settings = settings_for_test("probe", infrastructure, port=PROBE_PORT)
+    asyncio.run(create_database(settings))
+    return settings
+
+
+@pytest.fixture
+def probe_process(probe_settings):
+    """Returns a factory of probe processes; every process started is stopped after."""
+    started: list[ServiceProcess] = []
+
+    def start(**extra_env: str) -> ServiceProcess:
+        process = ServiceProcess(
+            "probe_service:create", probe_settings, app_dir=PROBE_DIR, extra_env=extra_env
+        )
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()
