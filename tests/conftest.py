@@ -48,3 +48,33 @@ def probe_process(probe_settings):
     yield start
     for process in started:
         process.stop()
+
+
+class RunningSystem:
+    """The six services as processes on their standard ports, behind the real gateway."""
+
+    def __init__(self, processes: dict[str, ServiceProcess], gateway_url: str) -> None:
+        self.processes = processes
+        self.gateway_url = gateway_url
+
+    def admin_headers(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def system(infrastructure):
+    infrastructure.start(["nginx"])
+    names = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
+    processes: dict[str, ServiceProcess] = {}
+    try:
+        for name in names:
+            settings = settings_for_test(name, infrastructure)
+            asyncio.run(create_database(settings))
+            processes[name] = ServiceProcess(f"acms_{name}.app:create", settings)
+            processes[name].launch()
+        for process in processes.values():
+            process.wait_ready(timeout=120)
+        yield RunningSystem(processes, infrastructure.endpoints.gateway_url)
+    finally:
+        for process in processes.values():
+            process.stop()

@@ -46,6 +46,11 @@ class ServiceProcess:
         return folder / f"{self.settings.service_name}-{self.settings.http_port}.log"
 
     def start(self, ready_timeout: float = 90) -> ServiceProcess:
+        self.launch()
+        self.wait_ready(ready_timeout)
+        return self
+
+    def launch(self) -> None:
         port = self.settings.http_port
         if port_open("127.0.0.1", port):
             raise RuntimeError(
@@ -60,8 +65,6 @@ class ServiceProcess:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
                 command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        self.wait_ready(ready_timeout)
-        return self
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Shared settings and helpers for the deploy/ launchers. Source it; do not run it.
+# shellcheck disable=SC2034  # variables are used by the scripts that source this file
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RUN_DIR=${ACMS_RUN_DIR:-$ROOT/.run}
+CACHE_DIR=${ACMS_CACHE_DIR:-$HOME/.cache/acms}
+LOG_DIR=$RUN_DIR/logs
+
+ACMS_PG_PORT=${ACMS_PG_PORT:-55432}
+ACMS_KAFKA_PORT=${ACMS_KAFKA_PORT:-59092}
+ACMS_KAFKA_CONTROLLER_PORT=${ACMS_KAFKA_CONTROLLER_PORT:-59093}
+ACMS_CERBOS_HTTP_PORT=${ACMS_CERBOS_HTTP_PORT:-3592}
+ACMS_CERBOS_GRPC_PORT=${ACMS_CERBOS_GRPC_PORT:-3593}
+ACMS_GATEWAY_PORT=${ACMS_GATEWAY_PORT:-8080}
+export ACMS_PG_PORT ACMS_KAFKA_PORT ACMS_KAFKA_CONTROLLER_PORT ACMS_CERBOS_HTTP_PORT \
+  ACMS_CERBOS_GRPC_PORT ACMS_GATEWAY_PORT
+
+SERVICES="identity referrals cases integrations reporting retention"
+
+# service_port NAME -> the service's HTTP port (overridable with ACMS_<NAME>_PORT).
+service_port() {
+  local var default
+  case $1 in
+    identity) default=8101 ;; referrals) default=8102 ;; cases) default=8103 ;;
+    integrations) default=8104 ;; reporting) default=8105 ;; retention) default=8106 ;;
+    *) echo "unknown service: $1" >&2; return 1 ;;
+  esac
+  var="ACMS_$(echo "$1" | tr '[:lower:]' '[:upper:]')_PORT"
+  echo "${!var:-$default}"
+}
+
+# port_open HOST PORT -> success when something accepts TCP connections there.
+port_open() {
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# wait_for_port HOST PORT TIMEOUT_SECONDS
+wait_for_port() {
+  local host=$1 port=$2 timeout=${3:-30} deadline
+  deadline=$((SECONDS + timeout))
+  until port_open "$host" "$port"; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+# wait_for_port_closed HOST PORT TIMEOUT_SECONDS
+wait_for_port_closed() {
+  local host=$1 port=$2 timeout=${3:-30} deadline
+  deadline=$((SECONDS + timeout))
+  while port_open "$host" "$port"; do
+    [ $SECONDS -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+# pid_alive PIDFILE -> prints the pid and succeeds when the process in PIDFILE is alive.
+pid_alive() {
+  local f=$1 pid
+  [ -s "$f" ] || return 1
+  pid=$(cat "$f")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # a zombie is not alive
+  [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != "Z" ] || return 1
+  echo "$pid"
+}
+
+# stop_pid NAME PIDFILE [TIMEOUT]: SIGTERM, wait, then SIGKILL.
+stop_pid() {
+  local name=$1 f=$2 timeout=${3:-30} pid deadline
+  if ! pid=$(pid_alive "$f"); then
+    rm -f "$f"; echo "$name: not running"; return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + timeout))
+  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    rm -f "$f"; echo "$name: killed (pid $pid) after ${timeout}s without exiting"
+  else
+    rm -f "$f"; echo "$name: stopped (pid $pid)"
+  fi
+}
+
+# kill_pid NAME PIDFILE: SIGKILL at once (fault tests).
+kill_pid() {
+  local name=$1 f=$2 pid
+  if ! pid=$(pid_alive "$f"); then
+    rm -f "$f"; echo "$name: not running"; return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$f"; echo "$name: killed (pid $pid)"
+}
+
+# ensure_apt PACKAGE BINARY: install a Debian package when BINARY is absent.
+ensure_apt() {
+  local pkg=$1 bin=$2
+  [ -x "$bin" ] && return 0
+  command -v apt-get >/dev/null || { echo "$pkg: $bin missing and apt-get unavailable" >&2; return 1; }
+  echo "$pkg: installing Debian package"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q "$pkg" >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "$pkg" >/dev/null; }
+  [ -x "$bin" ] || { echo "$pkg: installed but $bin still missing" >&2; return 1; }
+}
+
+# show_log_tail FILE [LINES]
+show_log_tail() {
+  echo "---- last ${2:-40} lines of $1 ----" >&2
+  tail -n "${2:-40}" "$1" >&2 2>/dev/null || true
+}
+
+mkdir -p "$RUN_DIR" "$LOG_DIR"

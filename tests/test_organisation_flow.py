@@ -1,0 +1,74 @@
+"""End to end through the gateway on real Kafka: identity registers an organisation and
+every other service learns it through its own projection."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
+PROJECTING = SERVICES[1:]
+
+
+def test_every_service_is_ready_through_the_gateway(system, gateway):
+    for service in SERVICES:
+        response = gateway.get(f"/api/{service}/readyz")
+        assert response.status_code == 200, (service, response.text)
+        assert response.headers.get("x-request-id")
+
+
+def test_registered_organisation_reaches_every_service_projection(system, gateway):
+    name = f"Kōwhai Intermediate {uuid.uuid4().hex[:6]}"
+    created = gateway.post(
+        "/api/identity/organisations",
+        json={"org_type": "school", "name": name, "region": "Waikato"},
+        headers=system.admin_headers(),
+    )
+    assert created.status_code == 201, created.text
+    organisation_id = created.json()["id"]
+
+    deadline = time.monotonic() + 60
+    pending = set(PROJECTING)
+    while pending and time.monotonic() < deadline:
+        for service in sorted(pending):
+            response = gateway.get(f"/api/{service}/organisations/{organisation_id}")
+            if response.status_code == 200:
+                assert response.json()["name"] == name
+                assert response.json()["region"] == "Waikato"
+                pending.discard(service)
+        time.sleep(0.2)
+    assert not pending, f"never reached: {sorted(pending)}"
+
+
+def test_gateway_refuses_oversized_bodies(system, gateway):
+    response = gateway.post(
+        "/api/identity/organisations",
+        content=b"x" * (2 * 1024 * 1024),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"org_type": "castle", "name": "X"}, "org_type"),
+        ({"org_type": "school", "name": ""}, "name"),
+        ({"org_type": "isp", "name": "ISP without school"}, "parent_school_id"),
+    ],
+)
+def test_bad_organisation_input_is_422_naming_the_field(system, gateway, body, field):
+    response = gateway.post(
+        "/api/identity/organisations", json=body, headers=system.admin_headers()
+    )
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def gateway(system):
+    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+        yield client
