@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# deploy/kafka.sh start|stop|status|kill|topics NAME...: Apache Kafka (KRaft, one combined
+# broker+controller node) from Maven Central jars, run with the machine's Java 17.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+
+KAFKA_VERSION=${ACMS_KAFKA_VERSION:-4.1.1}
+KAFKA_CONF_DIR=$ROOT/deploy/kafka
+KAFKA_HOME=$CACHE_DIR/kafka-$KAFKA_VERSION
+KAFKA_LIBS=$KAFKA_HOME/libs
+KAFKA_DIR=$RUN_DIR/kafka
+KAFKA_DATA=$KAFKA_DIR/data
+KAFKA_PID=$KAFKA_DIR/kafka.pid
+KAFKA_PROPS=$KAFKA_DIR/server.properties
+KAFKA_LOG=$LOG_DIR/kafka.log
+BOOTSTRAP=127.0.0.1:$ACMS_KAFKA_PORT
+JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xmx768m -Xms256m}
+
+# Fetches the jars once; the stamp records the pom and version they were resolved from.
+ensure_libs() {
+  local stamp="$KAFKA_LIBS/.complete" want
+  want="$KAFKA_VERSION $(sha256sum "$KAFKA_CONF_DIR/pom.xml" | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  command -v mvn >/dev/null || { echo "kafka: mvn not found (needed once to fetch the jars)" >&2; exit 1; }
+  echo "kafka: fetching Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS"
+  rm -rf "$KAFKA_LIBS"; mkdir -p "$KAFKA_LIBS"
+  if ! mvn -q -B -f "$KAFKA_CONF_DIR/pom.xml" dependency:copy-dependencies \
+      -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime \
+      >"$KAFKA_HOME/mvn.log" 2>&1; then
+    echo "kafka: mvn failed" >&2; show_log_tail "$KAFKA_HOME/mvn.log"; exit 1
+  fi
+  ls "$KAFKA_LIBS"/kafka_2.13-"$KAFKA_VERSION".jar "$KAFKA_LIBS"/kafka-tools-"$KAFKA_VERSION".jar >/dev/null
+  echo "$want" >"$stamp"
+}
+
+# kafka_tool MAIN_CLASS ARGS...: runs a Kafka command-line class from the jars.
+kafka_tool() {
+  "$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_CONF_DIR/tools-log4j2.properties" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+render_config() {
+  mkdir -p "$KAFKA_DIR" "$KAFKA_DATA"
+  sed -e "s#@KAFKA_PORT@#$ACMS_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$ACMS_KAFKA_CONTROLLER_PORT#g" \
+      -e "s#@DATA_DIR@#$KAFKA_DATA#g" "$KAFKA_CONF_DIR/server.properties.template" >"$KAFKA_PROPS"
+}
+
+format_storage() {
+  [ -f "$KAFKA_DATA/meta.properties" ] && return 0
+  local cluster_id
+  cluster_id=$(kafka_tool kafka.tools.StorageTool random-uuid)
+  kafka_tool kafka.tools.StorageTool format --config "$KAFKA_PROPS" --cluster-id "$cluster_id" \
+    --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 || { show_log_tail "$KAFKA_DIR/format.log"; exit 1; }
+  echo "kafka: formatted KRaft storage in $KAFKA_DATA (cluster id $cluster_id)"
+}
+
+is_running() { pid_alive "$KAFKA_PID" >/dev/null; }
+
+broker_ready() { grep -q "Kafka Server started" "$KAFKA_LOG" 2>/dev/null && port_open 127.0.0.1 "$ACMS_KAFKA_PORT"; }
+
+start() {
+  if is_running; then
+    echo "kafka: already running on $BOOTSTRAP (pid $(cat "$KAFKA_PID"))"; return 0
+  fi
+  if port_open 127.0.0.1 "$ACMS_KAFKA_PORT"; then
+    echo "kafka: port $ACMS_KAFKA_PORT is in use by another process" >&2; exit 1
+  fi
+  command -v "$JAVA" >/dev/null || { echo "kafka: java not found" >&2; exit 1; }
+  ensure_libs
+  render_config
+  format_storage
+  [ ! -f "$KAFKA_LOG" ] || mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
+  # shellcheck disable=SC2086  # heap options are a word list
+  nohup "$JAVA" $KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_CONF_DIR/log4j2.properties" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" >"$KAFKA_LOG" 2>&1 </dev/null &
+  echo $! >"$KAFKA_PID"
+  local deadline=$((SECONDS + ${ACMS_KAFKA_START_TIMEOUT:-120}))
+  until broker_ready; do
+    if ! is_running; then
+      echo "kafka: process exited during start-up" >&2; show_log_tail "$KAFKA_LOG"; rm -f "$KAFKA_PID"; exit 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "kafka: not ready after ${ACMS_KAFKA_START_TIMEOUT:-120}s" >&2; show_log_tail "$KAFKA_LOG"; exit 1
+    fi
+    sleep 0.3
+  done
+  echo "kafka: started $KAFKA_VERSION on $BOOTSTRAP (pid $(cat "$KAFKA_PID"), log $KAFKA_LOG)"
+}
+
+status() {
+  if is_running && port_open 127.0.0.1 "$ACMS_KAFKA_PORT"; then
+    echo "kafka: running $KAFKA_VERSION on $BOOTSTRAP (pid $(cat "$KAFKA_PID"))"
+  elif is_running; then
+    echo "kafka: process $(cat "$KAFKA_PID") alive but $BOOTSTRAP not accepting connections"; return 1
+  else
+    echo "kafka: stopped"; return 1
+  fi
+}
+
+topics() {
+  [ $# -gt 0 ] || { echo "usage: $0 topics NAME..." >&2; exit 2; }
+  is_running || { echo "kafka: not running" >&2; exit 1; }
+  ensure_libs
+  local existing name created=() present=()
+  existing=$(kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list)
+  for name in "$@"; do
+    if grep -qxF "$name" <<<"$existing"; then
+      present+=("$name")
+    else
+      kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create \
+        --if-not-exists --topic "$name" --partitions "${ACMS_KAFKA_PARTITIONS:-6}" --replication-factor 1 >/dev/null
+      created+=("$name")
+    fi
+  done
+  [ ${#created[@]} -eq 0 ] || echo "kafka: created topics ${created[*]} (${ACMS_KAFKA_PARTITIONS:-6} partitions)"
+  [ ${#present[@]} -eq 0 ] || echo "kafka: topics already present: ${present[*]}"
+}
+
+action=${1:-status}; shift || true
+case $action in
+  start) start ;;
+  stop) stop_pid kafka "$KAFKA_PID" 30 ;;
+  kill) kill_pid kafka "$KAFKA_PID" ;;
+  status) status ;;
+  restart) stop_pid kafka "$KAFKA_PID" 30; start ;;
+  topics) topics "$@" ;;
+  *) echo "usage: $0 start|stop|status|kill|restart|topics NAME..." >&2; exit 2 ;;
+esac
