@@ -12,7 +12,6 @@ import pytest
 from acms_contracts import topics
 from acms_contracts.topics import dead_letter_topic
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import TopicPartition
 
 pytestmark = pytest.mark.fault
 
@@ -49,7 +48,7 @@ def test_consumer_killed_after_effect_before_offset_commit_applies_each_event_on
     probe_process,
 ):
     stream = f"kill-{uuid.uuid4().hex[:8]}"
-    victim = probe_process(PROBE_DIE_AFTER_EFFECT="3")
+    victim = probe_process(PROBE_DIE_AFTER_EFFECT=f"{stream}:3")
     emit(victim, stream, 0, 6)
 
     assert victim.wait_killed(timeout=60) == -signal.SIGKILL
@@ -84,15 +83,16 @@ def test_writes_succeed_while_kafka_is_down_and_every_event_arrives_once_in_orde
 
 
 async def _dead_letters(bootstrap: str, topic: str) -> list:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     try:
-        await consumer.topics()  # fetches metadata for every topic
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        batches = await consumer.getmany(timeout_ms=3000)
-        return [record for records in batches.values() for record in records]
+        records = []
+        for _ in range(3):
+            batches = await consumer.getmany(timeout_ms=1000)
+            records += [record for batch in batches.values() for record in batch]
+        return records
     finally:
         await consumer.stop()
 

@@ -6,7 +6,7 @@ That effect is deliberately not idempotent on its own: only the inbox prevents a
 redelivered event from producing a second row.
 
 Run: `uvicorn --app-dir tests/probe --factory probe_service:create --port 8199`.
-Set PROBE_DIE_AFTER_EFFECT=<sequence> to SIGKILL the process right after that event's
+Set PROBE_DIE_AFTER_EFFECT=<stream>:<sequence> to SIGKILL the process right after that event's
 effect committed and before its Kafka offset is committed.
 """
 
@@ -56,7 +56,7 @@ async def record_probe(event: ProbeEmitted, envelope: EventEnvelope, session: As
             latency_ns=time.time_ns() - event.sent_at_ns if event.sent_at_ns else 0,
         )
     )
-    if DIE_AFTER is not None and event.sequence == int(DIE_AFTER):
+    if DIE_AFTER == f"{event.stream}:{event.sequence}":
         # Die once the transaction has committed, before FastStream commits the offset.
         session.info["die_after_commit"] = True
 
