@@ -30,6 +30,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from sqlalchemy import BigInteger, Column, Identity, Integer, String, Table, Uuid, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import registry
 
 metadata = new_metadata()
 probe_effects = Table(
@@ -42,14 +43,21 @@ probe_effects = Table(
     Column("latency_ns", BigInteger, nullable=False),
 )
 
+
+class ProbeEffect:
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+
+registry().map_imperatively(ProbeEffect, probe_effects)
 handlers = EventHandlers(consumer="probe")
 DIE_AFTER = os.environ.get("PROBE_DIE_AFTER_EFFECT")
 
 
 @handlers.on(ProbeEmitted)
 async def record_probe(event: ProbeEmitted, envelope: EventEnvelope, session: AsyncSession) -> None:
-    await session.execute(
-        probe_effects.insert().values(
+    session.add(  # flushed with the batch's other effects, in order
+        ProbeEffect(
             event_id=envelope.event_id,
             stream=event.stream,
             sequence=event.sequence,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from acms_contracts import EventEnvelope
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,3 +21,14 @@ async def claim(session: AsyncSession, consumer: str, topic: str, envelope: Even
         .returning(inbox.c.event_id)
     )
     return result.first() is not None
+
+
+async def claim_many(
+    session: AsyncSession, consumer: str, events: list[tuple[str, EventEnvelope]]
+) -> set[UUID]:
+    """`claim` for a batch in one statement: the ids of the events not processed before."""
+    rows = [{"consumer": consumer, "event_id": e.event_id, "topic": t} for t, e in events]
+    result = await session.execute(
+        insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+    )
+    return set(result.scalars())

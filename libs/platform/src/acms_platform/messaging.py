@@ -17,6 +17,7 @@ from typing import Any
 
 from acms_contracts import Event, EventEnvelope, UnknownEventType
 from acms_contracts.topics import dead_letter_topic
+from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -32,6 +33,7 @@ from acms_platform.database import Database
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, EventEnvelope, AsyncSession], Awaitable[None]]
+_Accepted = tuple[ConsumerRecord, EventEnvelope, Event, Handler]
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
@@ -73,6 +75,10 @@ class ConsumerStats:
 
 
 class EventConsumer:
+    """Handles batches of records in one transaction; if any event fails, the batch is
+    rolled back and replayed one event per transaction, so the failing event is retried or
+    dead-lettered alone. The batch's offsets commit once, after its effects."""
+
     def __init__(
         self,
         handlers: EventHandlers,
@@ -89,11 +95,50 @@ class EventConsumer:
 
     async def consume(self, message: KafkaMessage) -> None:
         raw = message.raw_message
-        topic = raw.topic
+        records = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
+        accepted = [item for record in records if (item := await self._accept(record))]
+        if not accepted:
+            return
         try:
-            envelope = EventEnvelope.model_validate_json(message.body)
+            await self._handle_batch(accepted)
+        except INFRASTRUCTURE_ERRORS:
+            raise  # not acknowledged: the batch is redelivered once we recover
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise
+            await self._handle_one_by_one(accepted)
+        except Exception:  # noqa: BLE001 - isolate the failing event, below
+            await self._handle_one_by_one(accepted)
+
+    async def _handle_batch(self, accepted: list[_Accepted]) -> None:
+        """The fast path: the whole batch, its inbox markers and effects, in one transaction."""
+        async with self.database.transaction() as session:
+            fresh = await inbox.claim_many(
+                session, self.handlers.consumer, [(r.topic, e) for r, e, _, _ in accepted]
+            )
+            processed = 0
+            for _record, envelope, event, handler in accepted:
+                if envelope.event_id not in fresh:
+                    self.stats.duplicates += 1
+                    continue
+                fresh.discard(envelope.event_id)
+                await handler(event, envelope, session)
+                processed += 1
+        self.stats.processed += processed
+
+    async def _handle_one_by_one(self, accepted: list[_Accepted]) -> None:
+        """After a failure in a batch: each event in its own transaction, retried, and
+        dead-lettered alone if it keeps failing."""
+        for record, envelope, event, handler in accepted:
+            await self._handle(record, envelope, event, handler)
+
+    async def _accept(self, record: ConsumerRecord) -> _Accepted | None:
+        """Validate one record; dead-letter it if it can never be handled."""
+        try:
+            envelope = EventEnvelope.model_validate_json(record.value or b"")
         except ValidationError as error:
-            return await self._dead_letter(message, f"invalid envelope: {_first_error(error)}")
+            await self._dead_letter(record, f"invalid envelope: {_first_error(error)}")
+            return None
         registered = self.handlers.handlers.get(envelope.event_type)
         if registered is None:
             self.stats.skipped += 1
@@ -102,38 +147,39 @@ class EventConsumer:
         try:
             event = event_class.model_validate(envelope.payload)
         except (ValidationError, UnknownEventType) as error:
-            return await self._dead_letter(
-                message, f"invalid {envelope.event_type} payload: {_first_error(error)}"
-            )
-        await self._handle(message, topic, envelope, event, handler)
-        return None
+            reason = f"invalid {envelope.event_type} payload: {_first_error(error)}"
+            await self._dead_letter(record, reason)
+            return None
+        return record, envelope, event, handler
 
     async def _handle(
         self,
-        message: KafkaMessage,
-        topic: str,
+        record: ConsumerRecord,
         envelope: EventEnvelope,
         event: Event,
         handler: Handler,
     ) -> None:
+        failure: Exception | None = None
         for attempt in range(1, self.attempts + 1):
             try:
                 async with self.database.transaction() as session:
-                    if not await inbox.claim(session, self.handlers.consumer, topic, envelope):
+                    if not await inbox.claim(
+                        session, self.handlers.consumer, record.topic, envelope
+                    ):
                         self.stats.duplicates += 1
                         return
                     await handler(event, envelope, session)
                 self.stats.processed += 1
                 return
             except DeadLetter as error:
-                return await self._dead_letter(message, str(error))
+                return await self._dead_letter(record, str(error))
             except INFRASTRUCTURE_ERRORS:
-                raise  # not acknowledged: the message is redelivered once we recover
+                raise  # not acknowledged: the batch is redelivered once we recover
             except DBAPIError as error:
                 if error.connection_invalidated:
                     raise
-                failure: Exception = error
-            except Exception as error:
+                failure = error
+            except Exception as error:  # noqa: BLE001 - a handler bug must not stop the stream
                 failure = error
             log.warning(
                 "handler %s failed on %s (attempt %d/%d): %r",
@@ -145,21 +191,22 @@ class EventConsumer:
             )
             if attempt < self.attempts:
                 await asyncio.sleep(0.05 * 2**attempt)
-        await self._dead_letter(message, f"handler failed {self.attempts} times: {failure!r}")
+        await self._dead_letter(record, f"handler failed {self.attempts} times: {failure!r}")
 
-    async def _dead_letter(self, message: KafkaMessage, reason: str) -> None:
-        raw = message.raw_message
-        log.error("dead-lettering %s[%d]@%d: %s", raw.topic, raw.partition, raw.offset, reason)
-        headers = {k: v.decode(errors="replace") for k, v in (raw.headers or ())}
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        log.error(
+            "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
         headers |= {
             "x-dead-letter-reason": reason[:2000],
-            "x-original-topic": raw.topic,
-            "x-original-partition": str(raw.partition),
-            "x-original-offset": str(raw.offset),
+            "x-original-topic": record.topic,
+            "x-original-partition": str(record.partition),
+            "x-original-offset": str(record.offset),
             "x-consumer": self.handlers.consumer,
         }
         await self.broker.publish(
-            raw.value, topic=dead_letter_topic(raw.topic), key=raw.key, headers=headers
+            record.value, topic=dead_letter_topic(record.topic), key=record.key, headers=headers
         )
         self.stats.dead_lettered += 1
 
@@ -182,24 +229,29 @@ def build_broker(bootstrap: str, service_name: str) -> KafkaBroker:
         client_id=f"acms-{service_name}",
         middlewares=[KafkaTelemetryMiddleware()],
         graceful_timeout=15,
+        log_level=logging.DEBUG,  # FastStream's per-message lines; ours are JSON
         enable_idempotence=True,
     )
 
 
 def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> None:
-    """Register one subscriber per consumed topic; offsets commit only after handling."""
+    """Register one batch subscriber per consumed topic; offsets commit after the batch's
+    transaction, and an infrastructure error rewinds the batch for redelivery."""
     for topic in consumer.handlers.topics:
 
-        async def on_message(body: bytes, message: KafkaMessage) -> None:
+        async def on_batch(body: list[bytes], message: KafkaMessage) -> None:
             await consumer.consume(message)
 
         broker.subscriber(
             topic,
             group_id=group_id,
+            batch=True,
+            max_records=500,
+            batch_timeout_ms=5,  # FastStream also sleeps this long after an empty poll
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             decoder=_raw_body,
-        )(on_message)
+        )(on_batch)
 
 
 async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> None:

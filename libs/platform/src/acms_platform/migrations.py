@@ -75,6 +75,15 @@ def create_platform_tables() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
         sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
     )
+    # Wakes the relay at commit (and only if the transaction commits); once per statement.
+    op.execute(
+        "create function outbox_notify() returns trigger language plpgsql as $$ "
+        "begin perform pg_notify('acms_outbox', ''); return null; end $$"
+    )
+    op.execute(
+        "create trigger outbox_notify after insert on outbox "
+        "for each statement execute function outbox_notify()"
+    )
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(200), nullable=False),

@@ -8,11 +8,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from uuid import UUID
 
 from acms_contracts import Event, EventEnvelope
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import registry
 
 from acms_platform.database import Database
 from acms_platform.platform_tables import outbox
@@ -25,6 +27,18 @@ _RELAY_LOCK = 72_410_002
 MAX_BACKOFF_SECONDS = 5.0
 
 
+class OutboxRow:
+    """ORM view of an outbox row: added rows are flushed together at commit, as one
+    multi-row INSERT, in the order they were added."""
+
+    def __init__(self, event_id: UUID, topic: str, key: str, envelope: dict) -> None:
+        self.event_id, self.topic, self.key, self.envelope = event_id, topic, key, envelope
+
+
+_orm = registry()
+_orm.map_imperatively(OutboxRow, outbox)
+
+
 class Outbox:
     """Writes events of one producing service into its outbox table."""
 
@@ -32,19 +46,19 @@ class Outbox:
         self.producer = producer
 
     async def add(self, session: AsyncSession, event: Event) -> EventEnvelope:
+        """Queue `event` in the session's transaction; it is written at flush or commit
+        together with the state change, and leaves for Kafka only if that commits."""
         envelope = EventEnvelope.wrap(
             event, producer=self.producer, trace_context=current_trace_context()
         )
-        await session.execute(
-            insert(outbox).values(
+        session.add(
+            OutboxRow(
                 event_id=envelope.event_id,
                 topic=event.topic,
                 key=envelope.key,
                 envelope=envelope.model_dump(mode="json"),
             )
         )
-        # Delivered at commit, and only if the transaction commits: wakes the relay.
-        await session.execute(text(f"notify {NOTIFY_CHANNEL}"))
         return envelope
 
 
@@ -84,7 +98,7 @@ class OutboxRelay:
                 await self._lead()
             except asyncio.CancelledError:
                 raise
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - any outage: back off, retry
                 log.warning("outbox relay paused: %s; retrying in %.1fs", error, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -98,7 +98,7 @@ class Runtime:
             bootstrap_servers=self.settings.kafka_bootstrap,
             client_id=f"acms-{self.definition.name}-outbox",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=0,
             request_timeout_ms=10_000,
         )
 
@@ -129,7 +129,7 @@ class Runtime:
         try:
             async with asyncio.timeout(2):
                 await self.database.ping()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported, not raised
             failing["database"] = repr(error)
         if self.broker is None or not await self.broker.ping(timeout=2):
             failing["kafka"] = f"unreachable at {self.settings.kafka_bootstrap}"
@@ -151,7 +151,7 @@ async def _retry(what: str, attempt):  # type: ignore[no-untyped-def]
             return await attempt()
         except asyncio.CancelledError:
             raise
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - logged, then retried
             log.warning("waiting for %s: %s; retrying in %.1fs", what, error, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

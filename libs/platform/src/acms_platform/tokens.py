@@ -1,0 +1,148 @@
+"""Access-token verification, shared by every service.
+
+Identity signs short-lived JWTs with an asymmetric key and publishes the public keys as a
+JWKS. Every service verifies tokens itself against that JWKS: cached, and fetched again
+when a token names a key id the cache does not know (that is how a rotation reaches us).
+Anything wrong with a token is `InvalidToken`, which the HTTP edge turns into 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+import jwt
+from jwt.algorithms import OKPAlgorithm
+
+ISSUER = "acms-identity"
+AUDIENCE = "acms"
+ALGORITHM = "EdDSA"
+JWKS_PATH = "/.well-known/jwks.json"
+# An unknown key id can be sent by anyone: do not let it make us hammer identity.
+MIN_REFETCH_SECONDS = 5.0
+CACHE_SECONDS = 300.0
+
+JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, tampered with or not meant for us."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the access token says. Services add their own projection."""
+
+    id: str
+    organisation_id: UUID | None
+    roles: tuple[str, ...]
+    is_service: bool = False
+    token_id: str | None = None
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def http_jwks_fetcher(identity_url: str, *, timeout: float = 3.0) -> JwksFetcher:
+    async def fetch() -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=identity_url, timeout=timeout) as client:
+            response = await client.get(JWKS_PATH)
+            response.raise_for_status()
+            return response.json()
+
+    return fetch
+
+
+class JwksCache:
+    """Public keys by key id, fetched through `fetch` and refreshed on an unknown kid."""
+
+    def __init__(self, fetch: JwksFetcher, *, clock: Callable[[], float] = time.monotonic):
+        self._fetch = fetch
+        self._clock = clock
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> Any:
+        fresh = self._fetched_at is not None and self._clock() - self._fetched_at < CACHE_SECONDS
+        if kid in self._keys and fresh:
+            return self._keys[kid]
+        async with self._lock:
+            if kid not in self._keys or not fresh:
+                await self._refresh(force=kid not in self._keys)
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise InvalidToken(f"unknown signing key {kid!r}") from None
+
+    async def _refresh(self, *, force: bool) -> None:
+        now = self._clock()
+        if self._fetched_at is not None and now - self._fetched_at < MIN_REFETCH_SECONDS:
+            return
+        try:
+            document = await self._fetch()
+        except (httpx.HTTPError, OSError, ValueError) as error:
+            if force or not self._keys:
+                raise InvalidToken(f"signing keys unavailable: {error}") from None
+            return  # keep serving the keys we have; identity may be restarting
+        keys = {}
+        for jwk in document.get("keys", []):
+            if jwk.get("kty") == "OKP" and jwk.get("kid"):
+                keys[jwk["kid"]] = OKPAlgorithm.from_jwk(json.dumps(jwk))
+        self._keys = keys
+        self._fetched_at = now
+
+
+class TokenVerifier:
+    def __init__(self, keys: JwksCache, *, leeway_seconds: int = 5) -> None:
+        self.keys = keys
+        self.leeway_seconds = leeway_seconds
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"malformed token: {error}") from None
+        # Only our one algorithm: refuses alg=none and algorithm-confusion attacks.
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"token algorithm {header.get('alg')!r} is not accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("token names no signing key (kid)")
+        key = await self.keys.key(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=self.leeway_seconds,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"token rejected: {error}") from None
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    try:
+        organisation = claims.get("org")
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ValueError("roles must be a list of strings")
+        return Principal(
+            id=str(claims["sub"]),
+            organisation_id=UUID(organisation) if organisation else None,
+            roles=tuple(roles),
+            is_service=bool(claims.get("svc", False)),
+            token_id=claims.get("jti"),
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        raise InvalidToken(f"token claims malformed: {error}") from None
