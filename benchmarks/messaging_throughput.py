@@ -17,13 +17,14 @@ import time
 import uuid
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import func, select
+
 from acms_contracts import EventEnvelope
-from acms_contracts.platform import ProbeEmitted
+from acms_contracts.platform import BenchmarkProbeEmitted as ProbeEmitted
 from acms_platform.messaging import ensure_topics
 from acms_platform.settings import Settings
 from acms_platform.testing.plugin import create_database
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "probe"))
 import probe_service

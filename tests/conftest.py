@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from acms_platform.testing.infra import LocalLaunchers
 from acms_platform.testing.plugin import create_database, settings_for_test
 from acms_platform.testing.processes import ServiceProcess

@@ -9,9 +9,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.platform import ProbeEmitted
-from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).parent / "probe"))
 from probe_service import create
@@ -82,3 +83,39 @@ async def test_a_rejected_write_leaves_no_event_behind(start_service, probe_over
     assert "stream" in response.json()["detail"]
     state = (await client.get("/probes/state")).json()
     assert state["outbox_pending"] == 0
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_the_request_trace_context_travels_in_kafka_headers(start_service, probe_overrides):
+    client = await start_service("probe", create, **probe_overrides)
+    stream = f"trace-{uuid.uuid4().hex[:8]}"
+    trace_id = uuid.uuid4().hex
+    response = await client.post(
+        "/probes",
+        json={"stream": stream, "first_sequence": 0, "count": 1},
+        headers={"traceparent": f"00-{trace_id}-{'1' * 16}-01"},
+    )
+    assert response.status_code == 201
+    await wait_for_effects(client, stream, 1)
+
+    settings = client.app.state.runtime.settings
+    consumer = AIOKafkaConsumer(
+        topics.PLATFORM_PROBES,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found = None
+    try:
+        async with asyncio.timeout(30):
+            while found is None:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    for record in records:
+                        if record.key == stream.encode():
+                            found = record
+    finally:
+        await consumer.stop()
+    headers = {k: v.decode() for k, v in found.headers}
+    assert headers["traceparent"].split("-")[1] == trace_id
+    assert headers["event_type"] == "ProbeEmitted"

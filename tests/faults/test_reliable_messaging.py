@@ -9,9 +9,10 @@ import uuid
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from acms_contracts import topics
 from acms_contracts.topics import dead_letter_topic
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 pytestmark = pytest.mark.fault
 

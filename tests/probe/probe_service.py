@@ -17,8 +17,14 @@ import signal
 import time
 from pathlib import Path
 
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel, Field
+from sqlalchemy import BigInteger, Column, Identity, Integer, String, Table, Uuid, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import registry
+
 from acms_contracts import EventEnvelope, topics
-from acms_contracts.platform import ProbeEmitted
+from acms_contracts.platform import BenchmarkProbeEmitted, ProbeEmitted
 from acms_platform.app import create_app
 from acms_platform.database import new_metadata
 from acms_platform.dependencies import DbSession, ServiceOutbox
@@ -26,11 +32,6 @@ from acms_platform.messaging import EventHandlers
 from acms_platform.outbox import pending_count
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
-from fastapi import APIRouter, FastAPI
-from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, Column, Identity, Integer, String, Table, Uuid, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import registry
 
 metadata = new_metadata()
 probe_effects = Table(
@@ -54,6 +55,7 @@ handlers = EventHandlers(consumer="probe")
 DIE_AFTER = os.environ.get("PROBE_DIE_AFTER_EFFECT")
 
 
+@handlers.on(BenchmarkProbeEmitted)
 @handlers.on(ProbeEmitted)
 async def record_probe(event: ProbeEmitted, envelope: EventEnvelope, session: AsyncSession) -> None:
     session.add(  # flushed with the batch's other effects, in order
@@ -118,7 +120,7 @@ definition = ServiceDefinition(
     name="probe",
     root=Path(__file__).resolve().parent,
     handlers=handlers,
-    publishes=(topics.PLATFORM_PROBES,),
+    publishes=(topics.PLATFORM_PROBES, topics.PLATFORM_BENCHMARK),
 )
 
 

@@ -2,11 +2,12 @@ import json
 from uuid import uuid4
 
 import pytest
+from pydantic import ValidationError
+
 from acms_contracts import EventEnvelope, UnknownEventType, parse_envelope
 from acms_contracts.identity import OrganisationRegistered
 from acms_contracts.schemas import SCHEMA_DIR, breaking_changes, current_schemas
 from acms_contracts.vocabulary import OrgType
-from pydantic import ValidationError
 
 
 def test_envelope_round_trips_a_typed_event():

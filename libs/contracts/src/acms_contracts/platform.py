@@ -19,3 +19,10 @@ class ProbeEmitted(Event):
 
     def partition_key(self) -> str:
         return self.stream
+
+
+class BenchmarkProbeEmitted(ProbeEmitted):
+    """A probe on its own topic, so benchmark volumes never sit in front of test probes."""
+
+    event_type: ClassVar[str] = "BenchmarkProbeEmitted"
+    topic: ClassVar[str] = topics.PLATFORM_BENCHMARK

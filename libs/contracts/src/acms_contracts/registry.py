@@ -16,6 +16,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     identity.RoleRevoked,
     audit.AccessDecisionRecorded,
     platform.ProbeEmitted,
+    platform.BenchmarkProbeEmitted,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}

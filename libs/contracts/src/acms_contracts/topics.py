@@ -9,6 +9,7 @@ IDENTITY_ACCOUNTS = "acms.identity.accounts.v1"
 AUDIT_ACCESS = "acms.audit.access.v1"
 REFERRALS = "acms.referrals.v1"
 PLATFORM_PROBES = "acms.platform.probes.v1"
+PLATFORM_BENCHMARK = "acms.platform.benchmark.v1"
 
 ALL_TOPICS: tuple[str, ...] = (
     IDENTITY_ORGANISATIONS,
@@ -16,6 +17,7 @@ ALL_TOPICS: tuple[str, ...] = (
     AUDIT_ACCESS,
     REFERRALS,
     PLATFORM_PROBES,
+    PLATFORM_BENCHMARK,
 )
 
 DEAD_LETTER_SUFFIX = ".dlt"

@@ -15,8 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from acms_contracts import Event, EventEnvelope, UnknownEventType
-from acms_contracts.topics import dead_letter_topic
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -27,6 +25,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from acms_contracts import Event, EventEnvelope, UnknownEventType
+from acms_contracts.topics import dead_letter_topic
 from acms_platform import inbox
 from acms_platform.database import Database
 
@@ -229,6 +229,7 @@ def build_broker(bootstrap: str, service_name: str) -> KafkaBroker:
         client_id=f"acms-{service_name}",
         middlewares=[KafkaTelemetryMiddleware()],
         graceful_timeout=15,
+        logger=logging.getLogger("faststream"),  # through our JSON handler
         log_level=logging.DEBUG,  # FastStream's per-message lines; ours are JSON
         enable_idempotence=True,
     )

@@ -47,7 +47,11 @@ class ServiceProcess:
 
     def start(self, ready_timeout: float = 90) -> ServiceProcess:
         self.launch()
-        self.wait_ready(ready_timeout)
+        try:
+            self.wait_ready(ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def launch(self) -> None:
