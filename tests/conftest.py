@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from acms_platform.testing.infra import LocalLaunchers
 from acms_platform.testing.plugin import create_database, settings_for_test
-from acms_platform.testing.processes import ServiceProcess
+from acms_platform.testing.processes import ServiceProcess, settings_environment
 
 PROBE_DIR = Path(__file__).parent / "probe"
 PROBE_PORT = 8199
@@ -51,15 +55,38 @@ def probe_process(probe_settings):
         process.stop()
 
 
+ADMIN_EMAIL = "platform-admin@test.example.org"
+ADMIN_PASSWORD = "test-password-NOT-SECRET"
+
+
 class RunningSystem:
     """The six services as processes on their standard ports, behind the real gateway."""
 
     def __init__(self, processes: dict[str, ServiceProcess], gateway_url: str) -> None:
         self.processes = processes
         self.gateway_url = gateway_url
+        self._admin_headers: dict[str, str] | None = None
 
     def admin_headers(self) -> dict[str, str]:
-        return {}
+        """A platform admin's bearer token: bootstrapped once, signed in via the gateway."""
+        if self._admin_headers is None:
+            identity = self.processes["identity"]
+            subprocess.run(
+                [sys.executable, "-m", "acms_identity.bootstrap", "--email", ADMIN_EMAIL],
+                env=os.environ
+                | settings_environment(identity.settings)
+                | {"ACMS_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD},
+                check=True,
+                capture_output=True,
+            )
+            response = httpx.post(
+                f"{self.gateway_url}/api/identity/sign-in",
+                json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                timeout=30,
+            )
+            response.raise_for_status()
+            self._admin_headers = {"authorization": f"Bearer {response.json()['access_token']}"}
+        return self._admin_headers
 
 
 @pytest.fixture(scope="module")

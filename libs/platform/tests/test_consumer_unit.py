@@ -1,11 +1,12 @@
 """Fast unit tests of the consumer's validation path on FastStream's in-memory broker."""
 
 import pytest
+from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.platform import ProbeEmitted
 from acms_contracts.topics import dead_letter_topic
 from acms_platform.messaging import EventConsumer, EventHandlers, subscribe
-from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
 
 class NoDatabase:

@@ -1,4 +1,5 @@
 import pytest
+
 from acms_platform.settings import load_settings
 
 

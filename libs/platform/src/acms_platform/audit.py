@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from acms_contracts.audit import AccessDecisionRecorded
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from acms_contracts.audit import AccessDecisionRecorded
 from acms_platform.database import Database
 from acms_platform.outbox import Outbox
 from acms_platform.telemetry import current_trace_id

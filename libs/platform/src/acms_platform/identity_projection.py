@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from acms_contracts import EventEnvelope
-from acms_contracts.identity import OrganisationRegistered, OrganisationRenamed
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from acms_contracts import EventEnvelope
+from acms_contracts.identity import OrganisationRegistered, OrganisationRenamed
 from acms_platform.messaging import EventHandlers
 
 

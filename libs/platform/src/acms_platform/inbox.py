@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from acms_contracts import EventEnvelope
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from acms_contracts import EventEnvelope
 from acms_platform.platform_tables import inbox
 
 

@@ -10,12 +10,12 @@ import logging
 from collections.abc import Callable
 from uuid import UUID
 
-from acms_contracts import Event, EventEnvelope
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 
+from acms_contracts import Event, EventEnvelope
 from acms_platform.database import Database
 from acms_platform.platform_tables import outbox
 from acms_platform.telemetry import current_trace_context

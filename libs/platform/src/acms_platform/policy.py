@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -69,9 +70,17 @@ class ResourceDecision:
 
 
 class PolicyClient:
-    def __init__(self, base_url: str, *, timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 2.0,
+        max_batch: int = 50,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self.max_batch = max_batch
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -82,10 +91,21 @@ class PolicyClient:
         resources: Iterable[PolicyResource],
         actions: Sequence[str],
     ) -> dict[str, ResourceDecision]:
-        """Decisions by resource id (one CheckResources call for the whole batch)."""
+        """Decisions by resource id. Batches beyond the PDP's per-request limit (Cerbos'
+        default is 50 resources) are split and sent concurrently."""
         resources = list(resources)
-        if not resources:
-            return {}
+        chunks = [
+            resources[i : i + self.max_batch] for i in range(0, len(resources), self.max_batch)
+        ]
+        answers = await asyncio.gather(*(self._check(principal, c, actions) for c in chunks))
+        return {k: v for answer in answers for k, v in answer.items()}
+
+    async def _check(
+        self,
+        principal: PolicyPrincipal,
+        resources: list[PolicyResource],
+        actions: Sequence[str],
+    ) -> dict[str, ResourceDecision]:
         body = {
             "requestId": str(uuid.uuid4()),
             "principal": principal.as_json(),
@@ -127,8 +147,12 @@ class PolicyClient:
             "resource": {"kind": resource_kind, "attr": resource_attr or {}},
         }
         document = await self._post("/api/plan/resources", body)
+        # Cerbos omits fields at their default value; the SDK model requires them.
+        document.setdefault("policyVersion", "default")
+        document.setdefault("resourceKind", resource_kind)
+        document.setdefault("action", action)
         try:
-            return PlanResourcesResponse.from_dict(document)
+            return PlanResourcesResponse.from_dict(document)  # type: ignore[attr-defined]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise PolicyUnavailable(f"unexpected plan from the PDP: {error!r}") from None
 
@@ -143,7 +167,13 @@ class PolicyClient:
         if response.status_code != 200:
             log.error("PDP answered %s: %s", response.status_code, response.text[:500])
             raise PolicyUnavailable(f"policy decision point answered {response.status_code}")
-        return response.json()
+        try:
+            document = response.json()
+        except ValueError:
+            raise PolicyUnavailable("policy decision point answered with no JSON") from None
+        if not isinstance(document, dict):
+            raise PolicyUnavailable("policy decision point answered with no JSON object")
+        return document
 
 
 def plan_filter(
@@ -164,3 +194,20 @@ def plan_filter(
 
         return true()
     return where
+
+
+def granted_tiers(decision: ResourceDecision | None, tier_actions: dict[str, str]) -> list[str]:
+    """The tiers whose action the decision allows (`tier_actions`: tier → action), in the
+    order given. A resource with no decision is granted nothing."""
+    if decision is None:
+        return []
+    return [tier for tier, action in tier_actions.items() if decision.allows(action)]
+
+
+def project_tiers(
+    record: dict[str, Any], field_tier: dict[str, str], granted: Iterable[str]
+) -> dict[str, Any]:
+    """Only the fields of granted tiers: the others are absent, not null-filled.
+    A field with no tier listed is never returned (deny by default)."""
+    allowed = set(granted)
+    return {name: value for name, value in record.items() if field_tier.get(name) in allowed}

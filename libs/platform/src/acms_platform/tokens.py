@@ -67,6 +67,7 @@ class JwksCache:
         self._clock = clock
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
+        self._last_attempt: float | None = None
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> Any:
@@ -83,18 +84,21 @@ class JwksCache:
 
     async def _refresh(self, *, force: bool) -> None:
         now = self._clock()
-        if self._fetched_at is not None and now - self._fetched_at < MIN_REFETCH_SECONDS:
+        # Rate-limit attempts, not only successes: an unreachable identity is not hammered.
+        if self._last_attempt is not None and now - self._last_attempt < MIN_REFETCH_SECONDS:
             return
+        self._last_attempt = now
         try:
             document = await self._fetch()
-        except (httpx.HTTPError, OSError, ValueError) as error:
+            keys = {
+                jwk["kid"]: OKPAlgorithm.from_jwk(json.dumps(jwk))
+                for jwk in document.get("keys", [])
+                if jwk.get("kty") == "OKP" and jwk.get("kid")
+            }
+        except (httpx.HTTPError, OSError, ValueError, AttributeError, jwt.PyJWTError) as error:
             if force or not self._keys:
                 raise InvalidToken(f"signing keys unavailable: {error}") from None
             return  # keep serving the keys we have; identity may be restarting
-        keys = {}
-        for jwk in document.get("keys", []):
-            if jwk.get("kty") == "OKP" and jwk.get("kid"):
-                keys[jwk["kid"]] = OKPAlgorithm.from_jwk(json.dumps(jwk))
         self._keys = keys
         self._fetched_at = now
 

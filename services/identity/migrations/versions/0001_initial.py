@@ -5,8 +5,9 @@ Revises:
 """
 
 import sqlalchemy as sa
-from acms_platform.migrations import create_platform_tables
 from alembic import op
+
+from acms_platform.migrations import create_platform_tables
 
 revision = "0001"
 down_revision = None

@@ -1,9 +1,13 @@
 """API models of the identity service."""
 
+from datetime import date
 from uuid import UUID
 
-from acms_contracts.vocabulary import OrgType
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from acms_contracts.vocabulary import OrgType, Role
+
+PASSWORD_MIN_LENGTH = 12
 
 
 class RegisterOrganisation(BaseModel):
@@ -23,3 +27,95 @@ class OrganisationOut(BaseModel):
     name: str
     region: str | None
     parent_school_id: UUID | None
+
+
+class AssignCatchment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asp_id: UUID
+    effective_from: date
+
+
+class CatchmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    school_id: UUID
+    asp_id: UUID
+    effective_from: date
+
+
+class MonitoringLink(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    account_id: UUID
+    asp_id: UUID
+
+
+class CreateAccount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: UUID
+    display_name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    password: str | None = Field(default=None, min_length=PASSWORD_MIN_LENGTH, max_length=256)
+    roles: list[Role] = Field(default_factory=list)
+
+
+class CreateClient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: UUID
+    display_name: str = Field(min_length=1, max_length=200)
+    roles: list[Role] = Field(default_factory=list)
+
+
+class AccountOut(BaseModel):
+    """Fields of tiers the caller is not granted are absent (routes exclude unset)."""
+
+    id: UUID
+    organisation_id: UUID
+    org_type: OrgType
+    display_name: str
+    email: str | None = Field(default=None, description="tier staff_contact")
+    is_service: bool
+    disabled: bool
+    roles: list[Role]
+
+
+class ClientCreated(BaseModel):
+    account: AccountOut
+    client_id: str
+    client_secret: str = Field(description="shown once; only its hash is stored")
+
+
+class GrantRole(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Refresh(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class ClientCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=100)
+    client_secret: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    refresh_token: str | None = None

@@ -2,11 +2,11 @@
 
 from uuid import UUID
 
-from acms_platform.dependencies import DbSession
-from acms_platform.identity_projection import OrganisationView
 from fastapi import APIRouter, HTTPException
 
 from acms_integrations.tables import organisations
+from acms_platform.dependencies import DbSession
+from acms_platform.identity_projection import OrganisationView
 
 router = APIRouter()
 

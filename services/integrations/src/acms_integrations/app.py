@@ -5,13 +5,13 @@ Run: `uvicorn --factory acms_integrations.app:create`.
 
 from pathlib import Path
 
-from acms_platform.app import create_app
-from acms_platform.runtime import ServiceDefinition
-from acms_platform.settings import Settings
 from fastapi import FastAPI
 
 from acms_integrations import api
 from acms_integrations.handlers import handlers
+from acms_platform.app import create_app
+from acms_platform.runtime import ServiceDefinition
+from acms_platform.settings import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 definition = ServiceDefinition(name="integrations", root=SERVICE_ROOT, handlers=handlers)

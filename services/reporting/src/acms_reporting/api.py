@@ -2,10 +2,10 @@
 
 from uuid import UUID
 
-from acms_platform.dependencies import DbSession
-from acms_platform.identity_projection import OrganisationView
 from fastapi import APIRouter, HTTPException
 
+from acms_platform.dependencies import DbSession
+from acms_platform.identity_projection import OrganisationView
 from acms_reporting.tables import organisations
 
 router = APIRouter()

@@ -1,7 +1,6 @@
 """Kafka subscribers of the reporting service."""
 
 from acms_platform.messaging import EventHandlers
-
 from acms_reporting.tables import organisations
 
 handlers = EventHandlers(consumer="reporting")

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
-from fastapi import FastAPI
-
 from acms_retention import api
 from acms_retention.handlers import handlers
 

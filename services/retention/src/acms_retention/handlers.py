@@ -1,7 +1,6 @@
 """Kafka subscribers of the retention service."""
 
 from acms_platform.messaging import EventHandlers
-
 from acms_retention.tables import organisations
 
 handlers = EventHandlers(consumer="retention")

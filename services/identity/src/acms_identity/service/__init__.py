@@ -1,0 +1,2 @@
+"""Use cases of the identity service, one module per area. They never commit: the
+request edge owns the transaction."""

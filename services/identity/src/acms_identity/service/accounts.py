@@ -1,0 +1,204 @@
+"""Accounts and roles: create, disable, enable, grant, revoke.
+
+Who may do what is decided by the `identity_account` Cerbos policy (ACCESS-MODEL.md
+sections 4 and 5); the resource attributes are the target account's organisation.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Row
+
+from acms_contracts.identity import (
+    AccountCreated,
+    AccountDisabled,
+    AccountEnabled,
+    RoleGranted,
+    RoleRevoked,
+)
+from acms_contracts.vocabulary import ROLE_ORG_TYPE, OrgType, Role
+from acms_identity import repository
+from acms_identity.errors import Conflict, Invalid, NotFound
+from acms_identity.passwords import hash_secret_off_loop, new_opaque_token
+from acms_identity.schemas import AccountOut, ClientCreated, CreateAccount, CreateClient
+from acms_identity.service.context import Actor, Context
+from acms_identity.service.staff_directory import account_out, account_resource
+from acms_identity.tables import account_roles, accounts, refresh_tokens
+
+
+async def create_account(ctx: Context, actor: Actor | None, command: CreateAccount) -> AccountOut:
+    """`actor` None is the system itself (bootstrap, demo data), never an HTTP caller."""
+    account_id = uuid4()
+    org_type = await _authorised_org(ctx, actor, account_id, command.organisation_id, "create")
+    _check_roles(command.roles, org_type)
+    email = command.email.lower()
+    if (await ctx.session.execute(select(accounts.c.id).where(accounts.c.email == email))).first():
+        raise Conflict(f"email: an account with {email} already exists")
+    password_hash = await hash_secret_off_loop(command.password) if command.password else None
+    await _insert(ctx, account_id, command.organisation_id, command.display_name, email)
+    await ctx.session.execute(
+        update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash)
+    )
+    for role in command.roles:
+        await _grant(ctx, account_id, role)
+    return await _reload(ctx, account_id)
+
+
+async def create_client(ctx: Context, actor: Actor | None, command: CreateClient) -> ClientCreated:
+    """A machine identity (a service, or an agency's client) with a client secret."""
+    account_id = uuid4()
+    org_type = await _authorised_org(ctx, actor, account_id, command.organisation_id, "create")
+    _check_roles(command.roles, org_type, is_service=True)
+    client_id = f"acms-client-{secrets.token_hex(8)}"
+    secret = new_opaque_token()
+    await _insert(ctx, account_id, command.organisation_id, command.display_name, None, True)
+    await ctx.session.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(client_id=client_id, client_secret_hash=await hash_secret_off_loop(secret))
+    )
+    for role in command.roles:
+        await _grant(ctx, account_id, role)
+    return ClientCreated(
+        account=await _reload(ctx, account_id), client_id=client_id, client_secret=secret
+    )
+
+
+async def disable_account(ctx: Context, actor: Actor, account_id: UUID) -> AccountOut:
+    row = await _target(ctx, actor, account_id, "disable")
+    if row.disabled_at is None:
+        now = datetime.now(UTC)
+        await ctx.session.execute(
+            update(accounts).where(accounts.c.id == account_id).values(disabled_at=now)
+        )
+        await _revoke_refresh_tokens(ctx, account_id)
+        await ctx.outbox.add(ctx.session, AccountDisabled(account_id=account_id))
+    return await _reload(ctx, account_id)
+
+
+async def enable_account(ctx: Context, actor: Actor, account_id: UUID) -> AccountOut:
+    row = await _target(ctx, actor, account_id, "enable")
+    if row.disabled_at is not None:
+        await ctx.session.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(disabled_at=None, failed_sign_ins=0, locked_until=None)
+        )
+        await ctx.outbox.add(ctx.session, AccountEnabled(account_id=account_id))
+    return await _reload(ctx, account_id)
+
+
+async def grant_role(ctx: Context, actor: Actor | None, account_id: UUID, role: Role) -> AccountOut:
+    row = await _target(ctx, actor, account_id, "grant_role")
+    _check_roles([role], OrgType(row.org_type), is_service=row.is_service)
+    await _grant(ctx, account_id, role)
+    return await _reload(ctx, account_id)
+
+
+async def revoke_role(ctx: Context, actor: Actor, account_id: UUID, role: Role) -> AccountOut:
+    await _target(ctx, actor, account_id, "revoke_role")
+    removed = await ctx.session.execute(
+        delete(account_roles)
+        .where(account_roles.c.account_id == account_id, account_roles.c.role == role.value)
+        .returning(account_roles.c.role)
+    )
+    if removed.first() is None:
+        raise NotFound(f"account {account_id} does not hold role {role.value}")
+    # A refresh must not mint a token that still carries the role: sign in again.
+    await _revoke_refresh_tokens(ctx, account_id)
+    await ctx.outbox.add(ctx.session, RoleRevoked(account_id=account_id, role=role))
+    return await _reload(ctx, account_id)
+
+
+async def _authorised_org(
+    ctx: Context, actor: Actor | None, account_id: UUID, organisation_id: UUID, action: str
+) -> OrgType:
+    organisation = await repository.get_organisation(ctx.session, organisation_id)
+    if organisation is None:
+        raise Invalid("organisation_id", f"no organisation {organisation_id}")
+    if actor is not None:
+        resource = account_resource(account_id, organisation_id, organisation.org_type)
+        await ctx.require(actor, resource, action)
+    return OrgType(organisation.org_type)
+
+
+async def _target(ctx: Context, actor: Actor | None, account_id: UUID, action: str) -> Row[Any]:
+    row = await repository.get_account(ctx.session, account_id)
+    if row is None:
+        raise NotFound(f"account {account_id} not found")
+    if actor is not None:
+        resource = account_resource(account_id, row.organisation_id, row.org_type)
+        await ctx.require(actor, resource, action)
+    return row
+
+
+def _check_roles(roles: list[Role], org_type: OrgType, *, is_service: bool = False) -> None:
+    for role in roles:
+        if role is Role.AGENCY_CLIENT and not is_service:
+            raise Invalid("role", "agency_client is a machine identity: create it with /clients")
+        if ROLE_ORG_TYPE[role] is not org_type:
+            raise Invalid(
+                "role",
+                f"{role.value} is a role of a {ROLE_ORG_TYPE[role].value} organisation; "
+                f"this account belongs to a {org_type.value}",
+            )
+
+
+async def _insert(
+    ctx: Context,
+    account_id: UUID,
+    organisation_id: UUID,
+    display_name: str,
+    email: str | None,
+    is_service: bool = False,
+) -> None:
+    await ctx.session.execute(
+        insert(accounts).values(
+            id=account_id,
+            organisation_id=organisation_id,
+            display_name=display_name,
+            email=email,
+            is_service=is_service,
+        )
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        AccountCreated(
+            account_id=account_id,
+            organisation_id=organisation_id,
+            display_name=display_name,
+            email=email,
+            is_service=is_service,
+        ),
+    )
+
+
+async def _grant(ctx: Context, account_id: UUID, role: Role) -> None:
+    inserted = await ctx.session.execute(
+        pg_insert(account_roles)
+        .values(account_id=account_id, role=role.value)
+        .on_conflict_do_nothing()
+        .returning(account_roles.c.role)
+    )
+    if inserted.first() is not None:
+        await ctx.outbox.add(ctx.session, RoleGranted(account_id=account_id, role=role))
+
+
+async def _revoke_refresh_tokens(ctx: Context, account_id: UUID) -> None:
+    await ctx.session.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.account_id == account_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+async def _reload(ctx: Context, account_id: UUID) -> AccountOut:
+    row = await repository.get_account(ctx.session, account_id)
+    assert row is not None
+    return account_out(row)

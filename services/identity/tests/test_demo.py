@@ -1,0 +1,70 @@
+"""The demo country: complete, deterministic, made through the use cases."""
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from acms_contracts.vocabulary import Role
+from acms_identity.bootstrap import system_context
+from acms_identity.demo import DEMO_PASSWORD, build_country
+from acms_identity.demo_students import student_records
+from acms_identity.tables import account_roles, accounts, organisations
+from acms_platform.platform_tables import outbox
+
+
+async def _build_and_roll_back(database, schools: int, seed: int):
+    async with database.sessions() as session:
+        transaction = await session.begin()
+        try:
+            country = await build_country(system_context(database, session), schools, seed)
+            names = sorted(
+                (
+                    await session.execute(
+                        select(organisations.c.name).where(
+                            organisations.c.id.in_(list(country.schools))
+                        )
+                    )
+                ).scalars()
+            )
+            roles = set((await session.execute(select(account_roles.c.role).distinct())).scalars())
+            await session.flush()
+            events = (await session.execute(select(func.count()).select_from(outbox))).scalar()
+            emails = set((await session.execute(select(accounts.c.email))).scalars())
+            return country, names, roles, events, emails
+        finally:
+            await transaction.rollback()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_demo_country_has_every_role_and_is_deterministic(identity):
+    database = identity.app.state.runtime.database
+    first = await _build_and_roll_back(database, schools=20, seed=3)
+    second = await _build_and_roll_back(database, schools=20, seed=3)
+    country, school_names, roles, events, _ = first
+    assert len(country.schools) == 20 and len(country.regions) == 15
+    assert roles == {role.value for role in Role}
+    assert school_names == second[1], "same seed, same country"
+    assert events > country.accounts, "everything was created through the outbox"
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_demo_accounts_sign_in_with_the_demo_password(identity):
+    database = identity.app.state.runtime.database
+    async with database.transaction() as session:
+        await build_country(system_context(database, session), 1, seed=uuid.uuid4().int % 1000)
+    # The first demo load in this database owns admin@demo.example.org.
+    response = await identity.post(
+        "/sign-in", json={"email": "admin@demo.example.org", "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_demo_students_have_clearly_fake_nsns_and_nz_style_names():
+    school = uuid.uuid4()
+    students = list(student_records([school], 200, seed=1))
+    assert all(s.nsn.startswith("999") and len(s.nsn) == 10 for s in students)
+    assert len({s.nsn for s in students}) == 200
+    assert any(any(c in s.given_name + s.family_name for c in "āēīōū") for s in students)
+    assert all(1 <= len(s.whanau) <= 2 for s in students)
+    assert students == list(student_records([school], 200, seed=1))

@@ -1,0 +1,16 @@
+"""Identity's Cerbos policies pass their own test suite (`cerbos compile`)."""
+
+import subprocess
+
+from .conftest import POLICIES, _cerbos_binary
+
+
+def test_identity_policy_test_suite_passes_cerbos_compile(infrastructure):
+    result = subprocess.run(
+        [str(_cerbos_binary()), "compile", "--no-color", str(POLICIES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILED" not in result.stdout and "OK" in result.stdout
