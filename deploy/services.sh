@@ -11,8 +11,13 @@ pid_of() { local f="$RUN_DIR/services/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f
 start_one() {
   local name=$1 port; port=$(service_port "$name")
   if pid_of "$name" >/dev/null; then echo "$name: already running on :$port"; return; fi
-  (cd "$ROOT" && ACMS_PORT=$port nohup "$ROOT/.venv/bin/uvicorn" --factory "acms_${name}.app:create" \
-      --host 127.0.0.1 --port "$port" --no-access-log --timeout-graceful-shutdown 20 \
+  if port_open 127.0.0.1 "$port"; then
+    echo "$name: port $port is taken by another process; not starting" >&2; return 1
+  fi
+  # `cd` on its own: `&` must background uvicorn itself, so $! is uvicorn's pid.
+  (cd "$ROOT"; ACMS_PORT=$port nohup "$ROOT/.venv/bin/uvicorn" --factory "acms_${name}.app:create" \
+      --host 127.0.0.1 --port "$port" --root-path "/api/$name" --no-access-log \
+      --timeout-graceful-shutdown 20 \
       >"$RUN_DIR/logs/$name.log" 2>&1 & echo $! >"$RUN_DIR/services/$name.pid")
   echo "$name: started on :$port (log $RUN_DIR/logs/$name.log)"
 }
