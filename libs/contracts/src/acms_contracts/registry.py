@@ -1,6 +1,6 @@
 """The registry of every event type known to this build of the contracts."""
 
-from acms_contracts import audit, identity, platform
+from acms_contracts import audit, identity, platform, referrals
 from acms_contracts.envelope import Event, UnknownEventType
 
 _EVENT_CLASSES: tuple[type[Event], ...] = (
@@ -17,6 +17,14 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     audit.AccessDecisionRecorded,
     platform.ProbeEmitted,
     platform.BenchmarkProbeEmitted,
+    referrals.ReferralDrafted,
+    referrals.ReferralSubmitted,
+    referrals.ReferralWithdrawn,
+    referrals.ReferralDeclined,
+    referrals.ReferralAccepted,
+    referrals.ReferralAllocated,
+    referrals.ReferralReallocated,
+    referrals.ReferralAssigned,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}

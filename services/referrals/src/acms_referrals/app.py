@@ -2,17 +2,29 @@
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
+from acms_contracts import topics
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
-from fastapi import FastAPI
-
 from acms_referrals import api
+from acms_referrals.domain import StaleVersion, WrongState
+from acms_referrals.errors import ReferralError, conflict_response, referral_error_response
 from acms_referrals.handlers import handlers
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
-definition = ServiceDefinition(name="referrals", root=SERVICE_ROOT, handlers=handlers)
+definition = ServiceDefinition(
+    name="referrals",
+    root=SERVICE_ROOT,
+    handlers=handlers,
+    publishes=(topics.REFERRALS, topics.AUDIT_ACCESS),
+)
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, [api.router], settings)
+    app = create_app(definition, [api.router], settings)
+    app.add_exception_handler(ReferralError, referral_error_response)
+    app.add_exception_handler(WrongState, conflict_response)
+    app.add_exception_handler(StaleVersion, conflict_response)
+    return app

@@ -1,7 +1,82 @@
 """Tables of the referrals service."""
 
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
 from acms_platform.database import new_metadata
 from acms_platform.identity_projection import OrganisationProjection
 
 metadata = new_metadata()
 organisations = OrganisationProjection(metadata)
+
+# One row per request for support. Columns hold what policies and lists filter on;
+# `details` holds the request as written (the `full` tier).
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("student_key", String(64), nullable=False),
+    Column("nsn", String(10)),
+    Column("student_name", String(201), nullable=False),
+    Column("school_id", Uuid),
+    Column("created_by", String(64), nullable=False),
+    Column("creator_org_id", Uuid, nullable=False),
+    Column("primary_contact_id", Uuid),
+    Column("reason_category", String(40)),
+    Column("provider_id", Uuid),
+    Column("provider_type", String(10)),
+    Column("assignee_id", Uuid),
+    Column("decline_reason", String(2000)),
+    Column("details", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_referrals_school_id", "school_id"),
+    Index("ix_referrals_creator_org_id", "creator_org_id"),
+    Index("ix_referrals_created_by", "created_by"),
+    Index("ix_referrals_provider_id", "provider_id"),
+    Index("ix_referrals_assignee_id", "assignee_id"),
+    Index("ix_referrals_status_created", "status", "created_at", "id"),
+    Index("ix_referrals_created_at_id", "created_at", "id"),
+    Index("ix_referrals_student_key", "student_key"),
+)
+
+# Every transition: who made it and when (append-only).
+referral_transitions = Table(
+    "referral_transitions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("referral_id", Uuid, ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("from_status", String(20)),
+    Column("to_status", String(20), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_org_id", Uuid),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("detail", JSONB, nullable=False),
+)
+
+# Identity's accounts as this service needs them: who may be a primary contact or a case
+# manager, and their names (kept from identity's events).
+staff = Table(
+    "staff",
+    metadata,
+    Column("account_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, nullable=False, index=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", ARRAY(String(40)), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default="false"),
+)

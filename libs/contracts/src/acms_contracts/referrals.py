@@ -1,0 +1,84 @@
+"""Events published by the referrals service: a request for support from draft to
+assignment. All travel on one topic keyed by the stable student key, so that one
+student's requests, and the cases opened from them, stay in order."""
+
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID, uuid5
+
+from pydantic import Field
+
+from acms_contracts import topics
+from acms_contracts.envelope import Event
+
+# uuid5 namespace of student keys derived from an NSN: every service derives the same key
+# for the same student without putting the NSN itself in Kafka keys.
+STUDENT_KEY_NAMESPACE = UUID("6d0b7c1e-5a8f-4c1a-9f64-2f3c2b6f5a10")
+
+
+def student_key_for_nsn(nsn: str) -> str:
+    """The stable student key of the student with this National Student Number."""
+    return str(uuid5(STUDENT_KEY_NAMESPACE, f"nsn:{nsn}"))
+
+
+class _ReferralEvent(Event):
+    topic: ClassVar[str] = topics.REFERRALS
+
+    referral_id: UUID
+    subject_student_key: str = Field(min_length=1, max_length=64)
+    actor_id: str = Field(description="account that made the transition")
+    version: int = Field(ge=1, description="the request's version after the transition")
+    at: datetime
+
+    def partition_key(self) -> str:
+        return self.subject_student_key
+
+    def student_key(self) -> str | None:
+        return self.subject_student_key
+
+
+class ReferralDrafted(_ReferralEvent):
+    event_type: ClassVar[str] = "ReferralDrafted"
+    school_id: UUID | None = Field(description="the student's school; none if not enrolled")
+    created_by_org_id: UUID
+
+
+class ReferralSubmitted(_ReferralEvent):
+    event_type: ClassVar[str] = "ReferralSubmitted"
+    school_id: UUID | None
+    reason_category: str
+
+
+class ReferralWithdrawn(_ReferralEvent):
+    event_type: ClassVar[str] = "ReferralWithdrawn"
+
+
+class ReferralDeclined(_ReferralEvent):
+    event_type: ClassVar[str] = "ReferralDeclined"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReferralAccepted(_ReferralEvent):
+    event_type: ClassVar[str] = "ReferralAccepted"
+
+
+class ReferralAllocated(_ReferralEvent):
+    event_type: ClassVar[str] = "ReferralAllocated"
+    provider_id: UUID
+    provider_type: str = Field(description="asp or isp")
+
+
+class ReferralReallocated(_ReferralEvent):
+    event_type: ClassVar[str] = "ReferralReallocated"
+    from_provider_id: UUID
+    provider_id: UUID
+    provider_type: str = Field(description="asp or isp")
+
+
+class ReferralAssigned(_ReferralEvent):
+    """What the cases service opens a case from."""
+
+    event_type: ClassVar[str] = "ReferralAssigned"
+    school_id: UUID | None
+    provider_id: UUID
+    assignee_id: UUID

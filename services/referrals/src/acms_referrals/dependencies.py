@@ -1,0 +1,58 @@
+"""Route dependencies: the use-case context and the calling actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends
+
+from acms_platform.dependencies import (
+    CurrentPrincipal,
+    DbSession,
+    Policy,
+    ServiceOutbox,
+    ServiceRuntime,
+)
+from acms_referrals import staff_projection
+from acms_referrals.errors import NotAuthenticated
+from acms_referrals.service.context import Actor, Context
+from acms_referrals.tables import organisations
+
+
+def get_context(
+    session: DbSession, outbox: ServiceOutbox, policy: Policy, runtime: ServiceRuntime
+) -> Context:
+    return Context(session=session, outbox=outbox, policy=policy, database=runtime.database)
+
+
+ReferralsContext = Annotated[Context, Depends(get_context)]
+
+
+async def current_actor(principal: CurrentPrincipal, ctx: ReferralsContext) -> Actor:
+    """The verified caller, with their organisation as this service's projection knows it."""
+    try:
+        account_id = UUID(principal.id)
+    except ValueError:
+        raise NotAuthenticated("access token names no account") from None
+    # A disabled account stops here at once, not when its token expires. An account not
+    # yet projected (identity's event still on its way) is trusted on its signed token.
+    member = await staff_projection.get_member(ctx.session, account_id)
+    if member is not None and member.disabled:
+        raise NotAuthenticated("account disabled")
+    organisation = (
+        await organisations.get(ctx.session, principal.organisation_id)
+        if principal.organisation_id
+        else None
+    )
+    return Actor(
+        principal=principal,
+        account_id=account_id,
+        org_id=principal.organisation_id,
+        org_type=organisation.org_type if organisation else None,
+        parent_school_id=organisation.parent_school_id if organisation else None,
+        region=organisation.region if organisation else None,
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

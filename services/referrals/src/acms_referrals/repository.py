@@ -1,0 +1,112 @@
+"""Queries of the referrals service, including the readable-requests statement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from acms_referrals.tables import referral_transitions, referrals
+
+# Every attribute the referral policy's view rules can mention, mapped to a column.
+REFERRAL_POLICY_COLUMNS: dict[str, Any] = {
+    "request.resource.id": referrals.c.id,
+    "request.resource.attr.status": referrals.c.status,
+    "request.resource.attr.school_id": referrals.c.school_id,
+    "request.resource.attr.created_by": referrals.c.created_by,
+    "request.resource.attr.creator_org_id": referrals.c.creator_org_id,
+    "request.resource.attr.provider_id": referrals.c.provider_id,
+    "request.resource.attr.assignee_id": referrals.c.assignee_id,
+}
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: str | None = None
+    school_id: UUID | None = None
+    provider_id: UUID | None = None
+    assignee_id: UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    text: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+async def get(session: AsyncSession, referral_id: UUID) -> Row[Any] | None:
+    return (await session.execute(select(referrals).where(referrals.c.id == referral_id))).first()
+
+
+async def insert(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+    statement = referrals.insert().values(**values).returning(*referrals.c)
+    return (await session.execute(statement)).one()
+
+
+async def update_versioned(
+    session: AsyncSession, referral_id: UUID, expected_version: int, values: dict[str, Any]
+) -> Row[Any] | None:
+    """Apply `values` only if nobody changed the request since `expected_version`."""
+    statement = (
+        referrals.update()
+        .where(referrals.c.id == referral_id, referrals.c.version == expected_version)
+        .values(version=expected_version + 1, **values)
+        .returning(*referrals.c)
+    )
+    return (await session.execute(statement)).first()
+
+
+async def add_transition(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(referral_transitions.insert().values(**values))
+
+
+async def history(session: AsyncSession, referral_id: UUID) -> list[Row[Any]]:
+    statement = (
+        select(referral_transitions)
+        .where(referral_transitions.c.referral_id == referral_id)
+        .order_by(referral_transitions.c.id)
+    )
+    return list((await session.execute(statement)).all())
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def readable_statement(readable: ColumnElement[bool], filters: ListFilters) -> Select[Any]:
+    """Requests the caller may view (`readable` is the policy's plan, applied in SQL),
+    narrowed by the caller's filters, in a stable order."""
+    statement = select(referrals).where(readable)
+    for column, value in (
+        (referrals.c.status, filters.status),
+        (referrals.c.school_id, filters.school_id),
+        (referrals.c.provider_id, filters.provider_id),
+        (referrals.c.assignee_id, filters.assignee_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if filters.created_from is not None:
+        statement = statement.where(referrals.c.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        statement = statement.where(referrals.c.created_at < filters.created_to)
+    if filters.text:
+        pattern = f"%{_like_escaped(filters.text)}%"
+        statement = statement.where(
+            or_(
+                referrals.c.student_name.ilike(pattern, escape="\\"),
+                referrals.c.nsn == filters.text,
+            )
+        )
+    return statement.order_by(referrals.c.created_at.desc(), referrals.c.id.desc())
+
+
+async def readable(
+    session: AsyncSession, readable: ColumnElement[bool], filters: ListFilters
+) -> list[Row[Any]]:
+    statement = readable_statement(readable, filters).limit(filters.limit).offset(filters.offset)
+    return list((await session.execute(statement)).all())

@@ -1,0 +1,147 @@
+"""Creating a request, editing the draft, submitting and withdrawing it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from acms_contracts.referrals import (
+    ReferralDrafted,
+    ReferralSubmitted,
+    ReferralWithdrawn,
+    student_key_for_nsn,
+)
+from acms_platform.policy import PolicyResource
+from acms_referrals import repository, staff_projection
+from acms_referrals.domain import Status, missing_for_submit
+from acms_referrals.errors import Forbidden, Incomplete, Invalid
+from acms_referrals.schemas import EditDraft, RequestContent, VersionOnly
+from acms_referrals.service import transitions
+from acms_referrals.service.context import KIND, Actor, Context
+from acms_referrals.service.reading import view_referral
+from acms_referrals.tables import organisations
+
+
+async def _school_region(ctx: Context, school_id: UUID | None) -> str | None:
+    if school_id is None:
+        return None
+    school = await organisations.get(ctx.session, school_id)
+    if school is None or school.org_type != "school":
+        raise Invalid("school_id", f"no school {school_id}")
+    return school.region
+
+
+async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) -> None:
+    region = await _school_region(ctx, school_id)
+    attr: dict[str, Any] = {"status": Status.DRAFT.value, "school_id": str(school_id or "")}
+    if region is not None:
+        attr["school_region"] = region
+    resource = PolicyResource(KIND, "new", attr)
+    if not await ctx.policy.is_allowed(actor.policy_principal, resource, "create"):
+        await ctx.record_denial(actor, resource, "create", None)
+        raise Forbidden("not allowed to create a request for support for this school")
+
+
+async def _primary_contact(
+    ctx: Context, actor: Actor, content: RequestContent, creator_org_id: UUID
+) -> UUID | None:
+    """The named primary contact, checked; else the creator when they are school staff."""
+    if content.primary_contact_id is None:
+        return actor.account_id if actor.org_type == "school" else None
+    member = await staff_projection.get_member(ctx.session, content.primary_contact_id)
+    school = content.school_id or creator_org_id
+    if member is None or member.disabled or member.organisation_id != school:
+        raise Invalid("primary_contact_id", "not an active staff member of the student's school")
+    return member.account_id
+
+
+def _columns(content: RequestContent) -> dict[str, Any]:
+    student = content.student
+    name = " ".join(n for n in (student.given_name, student.family_name) if n) or "(unnamed)"
+    details = content.model_dump(mode="json", exclude={"school_id", "primary_contact_id"})
+    return {
+        "nsn": student.nsn,
+        "student_name": name,
+        "school_id": content.school_id,
+        "reason_category": content.reason_category,
+        "details": details,
+    }
+
+
+async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> dict[str, Any]:
+    await _authorise_create(ctx, actor, content.school_id)
+    if actor.org_id is None:
+        raise Forbidden("your account belongs to no organisation")
+    at = datetime.now(UTC)
+    nsn = content.student.nsn
+    values = {
+        "id": uuid4(),
+        "status": Status.DRAFT.value,
+        "version": 1,
+        # [decision] Without an NSN the request gets a key of its own until one is known.
+        "student_key": student_key_for_nsn(nsn) if nsn else str(uuid4()),
+        "created_by": str(actor.account_id),
+        "creator_org_id": actor.org_id,
+        "primary_contact_id": await _primary_contact(ctx, actor, content, actor.org_id),
+        "created_at": at,
+        "updated_at": at,
+        **_columns(content),
+    }
+    row = await repository.insert(ctx.session, values)
+    await transitions.record(ctx, actor, row, "draft", None, at, {})
+    event = ReferralDrafted(
+        **transitions.event_fields(row, actor, at),
+        school_id=row.school_id,
+        created_by_org_id=row.creator_org_id,
+    )
+    await ctx.outbox.add(ctx.session, event)
+    return await view_referral(ctx, actor, row.id)
+
+
+async def edit_draft(
+    ctx: Context, actor: Actor, referral_id: UUID, command: EditDraft
+) -> dict[str, Any]:
+    row = await transitions.load(ctx, referral_id)
+    await ctx.authorise(actor, row, "edit")
+    content = RequestContent.model_validate(command.model_dump(exclude={"version"}))
+    if content.school_id != row.school_id:
+        await _authorise_create(ctx, actor, content.school_id)  # moving it is creating anew
+    changes = _columns(content)
+    changes["primary_contact_id"] = await _primary_contact(ctx, actor, content, row.creator_org_id)
+    if content.student.nsn:
+        changes["student_key"] = student_key_for_nsn(content.student.nsn)
+    await transitions.apply(ctx, actor, row, "edit", command.version, changes, None)
+    return await view_referral(ctx, actor, referral_id)
+
+
+async def submit(
+    ctx: Context, actor: Actor, referral_id: UUID, command: VersionOnly
+) -> dict[str, Any]:
+    row = await transitions.load(ctx, referral_id)
+    await ctx.authorise(actor, row, "submit")
+    if row.status == Status.DRAFT.value:
+        missing = missing_for_submit(
+            row.details, school_id=row.school_id, primary_contact_id=row.primary_contact_id
+        )
+        if missing:
+            raise Incomplete(missing)
+
+    def event(fields: dict[str, Any]) -> ReferralSubmitted:
+        return ReferralSubmitted(
+            **fields, school_id=row.school_id, reason_category=row.reason_category or ""
+        )
+
+    updated = await transitions.apply(ctx, actor, row, "submit", command.version, {}, event)
+    return transitions.outcome(updated)
+
+
+async def withdraw(
+    ctx: Context, actor: Actor, referral_id: UUID, command: VersionOnly
+) -> dict[str, Any]:
+    row = await transitions.load(ctx, referral_id)
+    await ctx.authorise(actor, row, "withdraw")
+    updated = await transitions.apply(
+        ctx, actor, row, "withdraw", command.version, {}, lambda f: ReferralWithdrawn(**f)
+    )
+    return transitions.outcome(updated)

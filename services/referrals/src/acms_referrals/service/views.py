@@ -1,0 +1,88 @@
+"""A request as one caller may see it: only the fields of the tiers granted to them.
+Fields of other tiers are absent from the answer (not null, not redacted)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.engine import Row
+
+
+def _id(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def basic(row: Row[Any], names: dict[UUID, str]) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "status": row.status,
+        "version": row.version,
+        "student_name": row.student_name,
+        "school_id": _id(row.school_id),
+        "provider_id": _id(row.provider_id),
+        "case_manager_name": names.get(row.assignee_id) if row.assignee_id else None,
+        "primary_contact_name": (
+            names.get(row.primary_contact_id) if row.primary_contact_id else None
+        ),
+        "opened_at": row.created_at.isoformat(),
+    }
+
+
+def summary(row: Row[Any], history: list[Row[Any]] | None) -> dict[str, Any]:
+    student = row.details.get("student") or {}
+    fields: dict[str, Any] = {
+        "nsn": row.nsn,
+        "year_level": student.get("year_level"),
+        "reason_category": row.reason_category,
+        "provider_type": row.provider_type,
+        "assignee_id": _id(row.assignee_id),
+        "decline_reason": row.decline_reason,
+        "updated_at": row.updated_at.isoformat(),
+    }
+    if history is not None:
+        fields["history"] = [
+            {
+                "action": h.action,
+                "from_status": h.from_status,
+                "to_status": h.to_status,
+                "actor_id": h.actor_id,
+                "at": h.at.isoformat(),
+                **{k: v for k, v in h.detail.items() if k != "reason"},
+            }
+            for h in history
+        ]
+    return fields
+
+
+def full(row: Row[Any]) -> dict[str, Any]:
+    """The request as written."""
+    return {
+        **row.details,
+        "school_id": _id(row.school_id),
+        "primary_contact_id": _id(row.primary_contact_id),
+        "created_by": row.created_by,
+        "creator_org_id": _id(row.creator_org_id),
+    }
+
+
+def project(
+    row: Row[Any],
+    tiers: list[str],
+    names: dict[UUID, str],
+    history: list[Row[Any]] | None = None,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {}
+    if "basic" in tiers:
+        view |= basic(row, names)
+    if "summary" in tiers:
+        view |= summary(row, history)
+    if "full" in tiers:
+        view |= full(row)
+    view["tiers"] = tiers
+    return view
+
+
+def people_of(rows: list[Row[Any]]) -> set[UUID]:
+    """Accounts whose names a basic view shows."""
+    return {p for r in rows for p in (r.assignee_id, r.primary_contact_id) if p is not None}

@@ -1,0 +1,89 @@
+"""Identity's accounts as referrals needs them (primary contacts, case managers and
+their names), kept from identity's account events through the inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from acms_contracts import EventEnvelope
+from acms_contracts.identity import (
+    AccountCreated,
+    AccountDisabled,
+    AccountEnabled,
+    RoleGranted,
+    RoleRevoked,
+)
+from acms_platform.messaging import EventHandlers
+from acms_referrals.tables import staff
+
+
+async def record_account(
+    event: AccountCreated, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    values = {"organisation_id": event.organisation_id, "display_name": event.display_name}
+    await session.execute(
+        insert(staff)
+        .values(account_id=event.account_id, roles=[], **values)
+        .on_conflict_do_update(index_elements=["account_id"], set_=values)
+    )
+
+
+async def record_role_granted(
+    event: RoleGranted, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    roles = func.array_append(func.array_remove(staff.c.roles, event.role.value), event.role.value)
+    await session.execute(
+        staff.update().where(staff.c.account_id == event.account_id).values(roles=roles)
+    )
+
+
+async def record_role_revoked(
+    event: RoleRevoked, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    roles = func.array_remove(staff.c.roles, event.role.value)
+    await session.execute(
+        staff.update().where(staff.c.account_id == event.account_id).values(roles=roles)
+    )
+
+
+async def record_disabled(
+    event: AccountDisabled, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    await session.execute(
+        staff.update().where(staff.c.account_id == event.account_id).values(disabled=True)
+    )
+
+
+async def record_enabled(
+    event: AccountEnabled, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    await session.execute(
+        staff.update().where(staff.c.account_id == event.account_id).values(disabled=False)
+    )
+
+
+def register(handlers: EventHandlers) -> None:
+    handlers.on(AccountCreated)(record_account)
+    handlers.on(RoleGranted)(record_role_granted)
+    handlers.on(RoleRevoked)(record_role_revoked)
+    handlers.on(AccountDisabled)(record_disabled)
+    handlers.on(AccountEnabled)(record_enabled)
+
+
+async def get_member(session: AsyncSession, account_id: UUID) -> Row[Any] | None:
+    return (await session.execute(select(staff).where(staff.c.account_id == account_id))).first()
+
+
+async def names_of(session: AsyncSession, account_ids: set[UUID]) -> dict[UUID, str]:
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(staff.c.account_id, staff.c.display_name).where(staff.c.account_id.in_(account_ids))
+    )
+    return {r.account_id: r.display_name for r in rows}

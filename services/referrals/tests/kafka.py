@@ -1,0 +1,46 @@
+"""Reading what the service published, from real Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+
+
+async def published(
+    bootstrap: str,
+    topic: str,
+    wanted: Callable[[dict], bool],
+    *,
+    enough: int = 1,
+    timeout: float = 30,
+    linger: float = 1.5,
+) -> list[tuple[str, dict]]:
+    """(key, envelope) of records on `topic` for which `wanted(envelope)` holds, from the
+    start; after `enough` are found, keeps reading for `linger` seconds to catch extras."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"referrals-test-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: list[tuple[str, dict]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for record in records:
+                    envelope = json.loads(record.value)
+                    if wanted(envelope):
+                        found.append((record.key.decode(), envelope))
+            if len(found) >= enough:
+                deadline = min(deadline, loop.time() + linger)
+    finally:
+        await consumer.stop()
+    return found

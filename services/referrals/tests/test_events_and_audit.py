@@ -1,0 +1,148 @@
+"""Each transition reaches Kafka once, keyed by the student; every read of a request is
+audited with the tiers it returned, and every refusal too."""
+
+import pytest
+
+from acms_contracts import topics
+from acms_contracts.referrals import student_key_for_nsn
+
+from .kafka import published
+from .requests import complete_request, make_request
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def _bootstrap(world) -> str:
+    return world.runtime.settings.kafka_bootstrap
+
+
+async def _made(world, state):
+    body = complete_request(world)
+    referral = await make_request(world, state, body=body)
+    return referral, student_key_for_nsn(body["student"]["nsn"])
+
+
+async def test_each_transition_is_published_once_keyed_by_the_student(world):
+    referral, student_key = await _made(world, "assigned")
+    found = await published(
+        _bootstrap(world),
+        topics.REFERRALS,
+        lambda e: e["payload"]["referral_id"] == referral["id"],
+        enough=5,
+    )
+    assert [e["event_type"] for _, e in found] == [
+        "ReferralDrafted",
+        "ReferralSubmitted",
+        "ReferralAccepted",
+        "ReferralAllocated",
+        "ReferralAssigned",
+    ]
+    assert {key for key, _ in found} == {student_key}
+    assert all(e["student_key"] == student_key for _, e in found)
+    assert [e["payload"]["version"] for _, e in found] == [1, 2, 3, 4, 5]
+    assigned = found[-1][1]["payload"]
+    assert assigned["assignee_id"] == str(world.accounts["case_manager_a"])
+    assert assigned["provider_id"] == str(world.orgs["asp_a"])
+
+
+async def test_a_refused_transition_publishes_nothing(world):
+    referral, _ = await _made(world, "withdrawn")
+    refused = await world.client.post(
+        f"/referrals/{referral['id']}/accept",
+        json={"version": referral["version"]},
+        headers=world.as_("investigator"),
+    )
+    assert refused.status_code == 409
+    found = await published(
+        _bootstrap(world),
+        topics.REFERRALS,
+        lambda e: e["payload"]["referral_id"] == referral["id"],
+        enough=3,
+    )
+    assert [e["event_type"] for _, e in found] == [
+        "ReferralDrafted",
+        "ReferralSubmitted",
+        "ReferralWithdrawn",
+    ]
+
+
+async def test_decline_and_reallocation_events_carry_reason_and_providers(world):
+    declined, _ = await _made(world, "declined")
+    moved, _ = await _made(world, "assigned")
+    response = await world.client.post(
+        f"/referrals/{moved['id']}/reallocate",
+        json={"version": moved["version"], "provider_id": str(world.orgs["asp_b"])},
+        headers=world.as_("investigator"),
+    )
+    assert response.status_code == 200
+    wanted = {declined["id"]: "ReferralDeclined", moved["id"]: "ReferralReallocated"}
+    found = await published(
+        _bootstrap(world),
+        topics.REFERRALS,
+        lambda e: wanted.get(e["payload"]["referral_id"]) == e["event_type"],
+        enough=2,
+    )
+    by_type = {e["event_type"]: e["payload"] for _, e in found}
+    assert by_type["ReferralDeclined"]["reason"] == "Below the threshold for support."
+    reallocated = by_type["ReferralReallocated"]
+    assert reallocated["from_provider_id"] == str(world.orgs["asp_a"])
+    assert reallocated["provider_id"] == str(world.orgs["asp_b"])
+
+
+async def test_reading_a_request_is_audited_with_the_tiers_returned(world):
+    referral, student_key = await _made(world, "submitted")
+    response = await world.client.get(
+        f"/referrals/{referral['id']}", headers=world.as_("investigator")
+    )
+    assert response.status_code == 200
+    actor = str(world.accounts["investigator"])
+    found = await published(
+        _bootstrap(world),
+        topics.AUDIT_ACCESS,
+        lambda e: (
+            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == referral["id"]
+        ),
+    )
+    assert found, "no audit record of the read"
+    key, envelope = found[0]
+    payload = envelope["payload"]
+    assert payload["allowed"] is True and payload["service"] == "referrals"
+    assert payload["tiers"] == ["basic", "summary", "full"]
+    assert payload["subject_student_key"] == student_key == key
+
+
+async def test_listing_audits_each_request_returned(world):
+    body = complete_request(world)
+    body["student"]["family_name"] = "Listed" + body["student"]["nsn"]
+    referral = await make_request(world, "draft", body=body)
+    listed = await world.client.get(
+        "/referrals", params={"q": body["student"]["family_name"]}, headers=world.as_("office_a")
+    )
+    assert [v["id"] for v in listed.json()] == [referral["id"]]
+    actor = str(world.accounts["office_a"])
+    found = await published(
+        _bootstrap(world),
+        topics.AUDIT_ACCESS,
+        lambda e: (
+            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == referral["id"]
+        ),
+    )
+    assert found and found[0][1]["payload"]["rule"] == "plan:view"
+
+
+async def test_an_attempt_to_read_an_invisible_request_is_audited_as_a_denial(world):
+    referral, student_key = await _made(world, "draft")
+    response = await world.client.get(f"/referrals/{referral['id']}", headers=world.as_("leader_b"))
+    assert response.status_code == 404
+    actor = str(world.accounts["leader_b"])
+    found = await published(
+        _bootstrap(world),
+        topics.AUDIT_ACCESS,
+        lambda e: (
+            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == referral["id"]
+        ),
+    )
+    assert found, "no audit record of the denial"
+    payload = found[0][1]["payload"]
+    assert payload["allowed"] is False and payload["tiers"] == []
+    assert payload["subject_student_key"] == student_key
