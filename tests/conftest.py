@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from acms_platform.testing.infra import LocalLaunchers
-from acms_platform.testing.plugin import create_database, settings_for_test
+from acms_platform.testing.plugin import RUN_ID, create_database, settings_for_test
 from acms_platform.testing.processes import ServiceProcess, settings_environment
 
 PROBE_DIR = Path(__file__).parent / "probe"
@@ -79,14 +79,46 @@ class RunningSystem:
                 check=True,
                 capture_output=True,
             )
-            response = httpx.post(
-                f"{self.gateway_url}/api/identity/sign-in",
-                json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-                timeout=30,
-            )
-            response.raise_for_status()
-            self._admin_headers = {"authorization": f"Bearer {response.json()['access_token']}"}
+            self._admin_headers = self.sign_in(ADMIN_EMAIL)
         return self._admin_headers
+
+    def create_accounts(self, organisation_id: str, roles_by_email: dict[str, str]) -> dict:
+        """Accounts no API may create (a school's first leader) are made by the system,
+        through identity's own use cases, as the demo and bootstrap do. Email → id."""
+        return asyncio.run(self._create_accounts(organisation_id, roles_by_email))
+
+    async def _create_accounts(self, organisation_id: str, roles_by_email: dict[str, str]) -> dict:
+        from acms_identity.bootstrap import system_context
+        from acms_identity.schemas import CreateAccount
+        from acms_identity.service import accounts
+        from acms_platform.database import Database
+
+        database = Database(self.processes["identity"].settings)
+        created = {}
+        try:
+            async with database.transaction() as session:
+                ctx = system_context(database, session)
+                for email, role in roles_by_email.items():
+                    command = CreateAccount(
+                        organisation_id=organisation_id,
+                        display_name=email.split("@")[0],
+                        email=email,
+                        password=ADMIN_PASSWORD,
+                        roles=[role],
+                    )
+                    created[email] = str((await accounts.create_account(ctx, None, command)).id)
+        finally:
+            await database.dispose()
+        return created
+
+    def sign_in(self, email: str, password: str = ADMIN_PASSWORD) -> dict[str, str]:
+        response = httpx.post(
+            f"{self.gateway_url}/api/identity/sign-in",
+            json={"email": email, "password": password},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return {"authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +128,14 @@ def system(infrastructure):
     processes: dict[str, ServiceProcess] = {}
     try:
         for name in names:
-            settings = settings_for_test(name, infrastructure)
+            # Own database and consumer group: in-process apps of the same service may be
+            # alive (session fixtures) with a paused event loop, holding partitions.
+            settings = settings_for_test(
+                name,
+                infrastructure,
+                database_name=f"test_{RUN_ID}_{name}_e2e",
+                consumer_group=f"test-{RUN_ID}-{name}-e2e",
+            )
             asyncio.run(create_database(settings))
             processes[name] = ServiceProcess(f"acms_{name}.app:create", settings)
             processes[name].launch()

@@ -72,3 +72,51 @@ def test_bad_organisation_input_is_422_naming_the_field(system, gateway, body, f
 def gateway(system):
     with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
         yield client
+
+
+def test_a_role_revoked_in_identity_stops_working_in_referrals(system, gateway):
+    admin = system.admin_headers()
+    school = gateway.post(
+        "/api/identity/organisations",
+        json={"org_type": "school", "name": f"Tōtara School {uuid.uuid4().hex[:6]}"},
+        headers=admin,
+    )
+    assert school.status_code == 201, school.text
+    school_id = school.json()["id"]
+    tag = uuid.uuid4().hex[:8]
+    accounts = system.create_accounts(
+        school_id,
+        {
+            f"leader-{tag}@test.example.org": "school_leader",
+            f"staff-{tag}@test.example.org": "school_staff",
+        },
+    )
+    leader = system.sign_in(f"leader-{tag}@test.example.org")
+    staff = system.sign_in(f"staff-{tag}@test.example.org")
+    draft = {"student": {"given_name": "Hēmi", "family_name": "Walker"}, "school_id": school_id}
+
+    def create_draft() -> int:
+        return gateway.post("/api/referrals/referrals", json=draft, headers=staff).status_code
+
+    # The school reaches referrals' projection through Kafka first.
+    assert wait_until(lambda: create_draft() == 201), "staff could never create a draft"
+
+    staff_id = accounts[f"staff-{tag}@test.example.org"]
+    revoked = gateway.delete(
+        f"/api/identity/accounts/{staff_id}/roles/school_staff", headers=leader
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    # Same access token, still unexpired: refused once RoleRevoked reaches referrals.
+    assert wait_until(lambda: create_draft() == 403), (
+        f"revoked role still works in referrals: {create_draft()}"
+    )
+
+
+def wait_until(condition, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.3)
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from uuid import UUID
 
@@ -40,6 +41,12 @@ async def current_actor(principal: CurrentPrincipal, ctx: ReferralsContext) -> A
     member = await staff_projection.get_member(ctx.session, account_id)
     if member is not None and member.disabled:
         raise NotAuthenticated("account disabled")
+    if member is not None and member.revoked_roles:
+        # A role revoked in identity stops working here as soon as the event arrives, not
+        # when the token that still lists it expires. (A newly granted role is trusted on
+        # the signed token even before its event arrives.)
+        kept = tuple(r for r in principal.roles if r not in member.revoked_roles)
+        principal = replace(principal, roles=kept)
     organisation = (
         await organisations.get(ctx.session, principal.organisation_id)
         if principal.organisation_id

@@ -37,18 +37,26 @@ async def record_account(
 async def record_role_granted(
     event: RoleGranted, envelope: EventEnvelope, session: AsyncSession
 ) -> None:
-    roles = func.array_append(func.array_remove(staff.c.roles, event.role.value), event.role.value)
+    role = event.role.value
+    roles = func.array_append(func.array_remove(staff.c.roles, role), role)
+    revoked = func.array_remove(staff.c.revoked_roles, role)
     await session.execute(
-        staff.update().where(staff.c.account_id == event.account_id).values(roles=roles)
+        staff.update()
+        .where(staff.c.account_id == event.account_id)
+        .values(roles=roles, revoked_roles=revoked)
     )
 
 
 async def record_role_revoked(
     event: RoleRevoked, envelope: EventEnvelope, session: AsyncSession
 ) -> None:
-    roles = func.array_remove(staff.c.roles, event.role.value)
+    role = event.role.value
+    roles = func.array_remove(staff.c.roles, role)
+    revoked = func.array_append(func.array_remove(staff.c.revoked_roles, role), role)
     await session.execute(
-        staff.update().where(staff.c.account_id == event.account_id).values(roles=roles)
+        staff.update()
+        .where(staff.c.account_id == event.account_id)
+        .values(roles=roles, revoked_roles=revoked)
     )
 
 

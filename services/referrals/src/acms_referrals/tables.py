@@ -78,5 +78,7 @@ staff = Table(
     Column("organisation_id", Uuid, nullable=False, index=True),
     Column("display_name", String(200), nullable=False),
     Column("roles", ARRAY(String(40)), nullable=False),
+    # Roles identity revoked since: they stop working here even on a token that lists them.
+    Column("revoked_roles", ARRAY(String(40)), nullable=False, server_default="{}"),
     Column("disabled", Boolean, nullable=False, server_default="false"),
 )
