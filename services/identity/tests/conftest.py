@@ -3,10 +3,7 @@ on real PostgreSQL and Kafka, and a small world of organisations and accounts.""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
@@ -21,57 +18,17 @@ from acms_identity.app import create
 from acms_identity.bootstrap import system_context
 from acms_identity.schemas import AssignCatchment, CreateAccount, RegisterOrganisation
 from acms_identity.service import accounts, organisations
+from acms_platform.testing.pdp import private_pdp
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
-CACHE = Path(os.environ.get("ACMS_CACHE_DIR", Path.home() / ".cache" / "acms"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _cerbos_binary() -> Path:
-    found = sorted(CACHE.glob("cerbos-*/node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64"))
-    if not found:
-        pytest.fail("no Cerbos binary: run deploy/infra.sh up cerbos (it installs it)")
-    return found[-1]
 
 
 @pytest.fixture(scope="session")
-def identity_pdp(infrastructure, tmp_path_factory) -> str:
+def identity_pdp(infrastructure, tmp_path_factory) -> Iterator[str]:
     """A PDP of our own serving exactly identity's policies (the shared one may have been
     started before these policies existed). Its URL."""
-    http_port, grpc_port = _free_port(), _free_port()
-    log = tmp_path_factory.mktemp("cerbos") / "cerbos.log"
-    command = [
-        str(_cerbos_binary()),
-        "server",
-        f"--set=server.httpListenAddr=127.0.0.1:{http_port}",
-        f"--set=server.grpcListenAddr=127.0.0.1:{grpc_port}",
-        "--set=storage.driver=disk",
-        f"--set=storage.disk.directory={POLICIES}",
-        "--set=telemetry.disabled=true",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{http_port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/_cerbos/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Cerbos did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+    with private_pdp(POLICIES, tmp_path_factory.mktemp("cerbos") / "cerbos.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 import subprocess
 
-from .conftest import POLICIES, _cerbos_binary
+from acms_platform.testing.pdp import cerbos_binary
+
+from .conftest import POLICIES
 
 
 def test_identity_policy_test_suite_passes_cerbos_compile(infrastructure):
     result = subprocess.run(
-        [str(_cerbos_binary()), "compile", "--no-color", str(POLICIES)],
+        [str(cerbos_binary()), "compile", "--no-color", str(POLICIES)],
         capture_output=True,
         text=True,
         timeout=120,

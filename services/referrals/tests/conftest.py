@@ -4,11 +4,7 @@ organisations and accounts fed in through identity's events."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -17,61 +13,21 @@ import pytest
 import pytest_asyncio
 
 from acms_contracts.vocabulary import OrgType, Role
+from acms_platform.testing.pdp import private_pdp
 from acms_platform.testing.plugin import create_database, settings_for_test
 from acms_referrals.app import create
 
 from .world import World
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
-CACHE = Path(os.environ.get("ACMS_CACHE_DIR", Path.home() / ".cache" / "acms"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _cerbos_binary() -> Path:
-    found = sorted(CACHE.glob("cerbos-*/node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64"))
-    if not found:
-        pytest.fail("no Cerbos binary: run deploy/infra.sh up cerbos (it installs it)")
-    return found[-1]
 
 
 @pytest.fixture(scope="session")
-def referrals_pdp(infrastructure, tmp_path_factory) -> str:
+def referrals_pdp(infrastructure, tmp_path_factory) -> Iterator[str]:
     """A PDP of our own serving exactly referrals' policies (the shared one may have been
     started before these policies existed). Its URL."""
-    http_port, grpc_port = free_port(), free_port()
-    log = tmp_path_factory.mktemp("cerbos") / "cerbos.log"
-    command = [
-        str(_cerbos_binary()),
-        "server",
-        f"--set=server.httpListenAddr=127.0.0.1:{http_port}",
-        f"--set=server.grpcListenAddr=127.0.0.1:{grpc_port}",
-        "--set=storage.driver=disk",
-        f"--set=storage.disk.directory={POLICIES}",
-        "--set=telemetry.disabled=true",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{http_port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/_cerbos/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Cerbos did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+    with private_pdp(POLICIES, tmp_path_factory.mktemp("cerbos") / "cerbos.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 ORGANISATIONS: list[tuple[str, OrgType, str | None, str | None]] = [
