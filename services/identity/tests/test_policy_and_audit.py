@@ -10,8 +10,7 @@ from aiokafka import AIOKafkaConsumer
 
 from acms_contracts import topics
 from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource, PolicyUnavailable
-
-from .conftest import _free_port
+from acms_platform.testing.pdp import free_port as _free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from acms_contracts.identity import MonitoringLinkAdded
 from acms_contracts.vocabulary import OrgType, Role
 from acms_platform.testing.pdp import private_pdp
 from acms_platform.testing.plugin import create_database, settings_for_test
@@ -95,4 +96,11 @@ async def world(referrals) -> World:
         await world.add_organisation(name, org_type, region, parent)
     for name, org, roles in ACCOUNTS:
         await world.add_account(name, org, roles)
+    await world.deliver(
+        MonitoringLinkAdded(
+            organisation_id=world.orgs["region"],
+            account_id=world.accounts["contract_manager"],
+            asp_id=world.orgs["asp_a"],
+        )
+    )
     return world

@@ -47,7 +47,7 @@ SEES: dict[str, dict[str, str]] = {
     "records": {},
     "admin": {},
     "regional_staff": {},
-    "contract_manager": {},
+    "contract_manager": {"a_assigned": "summary"},  # monitors ASP A, not ASP B
     "agency_client": {},
 }
 
@@ -151,10 +151,6 @@ async def test_regional_office_staff_see_the_requests_they_made(world):
     assert office.status_code == 404 and leader.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the monitoring-link projection (identity MonitoringLinkAdded) in referrals",
-)
 async def test_contract_manager_sees_the_summary_of_requests_of_monitored_asps(world, matrix):
     _, ids = matrix
     response = await world.client.get(
@@ -162,3 +158,7 @@ async def test_contract_manager_sees_the_summary_of_requests_of_monitored_asps(w
     )
     assert response.status_code == 200
     _assert_tier(response.json(), "summary")
+    unmonitored = await world.client.get(
+        f"/referrals/{ids['b_assigned']}", headers=world.as_("contract_manager")
+    )
+    assert unmonitored.status_code == 404

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import Depends
 
+from acms_contracts.vocabulary import Role
 from acms_platform.dependencies import (
     CurrentPrincipal,
     DbSession,
@@ -59,6 +60,11 @@ async def current_actor(principal: CurrentPrincipal, ctx: ReferralsContext) -> A
         org_type=organisation.org_type if organisation else None,
         parent_school_id=organisation.parent_school_id if organisation else None,
         region=organisation.region if organisation else None,
+        monitored_asp_ids=(
+            await staff_projection.monitored_asp_ids(ctx.session, account_id)
+            if principal.has_role(Role.REGIONAL_CONTRACT_MANAGER)
+            else ()
+        ),
     )
 
 

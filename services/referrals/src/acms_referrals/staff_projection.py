@@ -16,11 +16,13 @@ from acms_contracts.identity import (
     AccountCreated,
     AccountDisabled,
     AccountEnabled,
+    MonitoringLinkAdded,
+    MonitoringLinkRemoved,
     RoleGranted,
     RoleRevoked,
 )
 from acms_platform.messaging import EventHandlers
-from acms_referrals.tables import staff
+from acms_referrals.tables import monitoring_links, staff
 
 
 async def record_account(
@@ -76,7 +78,37 @@ async def record_enabled(
     )
 
 
+async def record_link_added(
+    event: MonitoringLinkAdded, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    await session.execute(
+        insert(monitoring_links)
+        .values(account_id=event.account_id, asp_id=event.asp_id)
+        .on_conflict_do_nothing()
+    )
+
+
+async def record_link_removed(
+    event: MonitoringLinkRemoved, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    await session.execute(
+        monitoring_links.delete().where(
+            (monitoring_links.c.account_id == event.account_id)
+            & (monitoring_links.c.asp_id == event.asp_id)
+        )
+    )
+
+
+async def monitored_asp_ids(session: AsyncSession, account_id: UUID) -> tuple[str, ...]:
+    rows = await session.execute(
+        select(monitoring_links.c.asp_id).where(monitoring_links.c.account_id == account_id)
+    )
+    return tuple(sorted(str(asp_id) for asp_id in rows.scalars()))
+
+
 def register(handlers: EventHandlers) -> None:
+    handlers.on(MonitoringLinkAdded)(record_link_added)
+    handlers.on(MonitoringLinkRemoved)(record_link_removed)
     handlers.on(AccountCreated)(record_account)
     handlers.on(RoleGranted)(record_role_granted)
     handlers.on(RoleRevoked)(record_role_revoked)

@@ -82,3 +82,11 @@ staff = Table(
     Column("revoked_roles", ARRAY(String(40)), nullable=False, server_default="{}"),
     Column("disabled", Boolean, nullable=False, server_default="false"),
 )
+
+# Which ASPs each regional contract manager monitors (identity's monitoring links).
+monitoring_links = Table(
+    "monitoring_links",
+    metadata,
+    Column("account_id", Uuid, primary_key=True),
+    Column("asp_id", Uuid, primary_key=True),
+)

@@ -32,12 +32,13 @@ class Actor:
     org_type: str | None = None
     parent_school_id: UUID | None = None
     region: str | None = None
+    monitored_asp_ids: tuple[str, ...] = ()
 
     @property
     def policy_principal(self) -> PolicyPrincipal:
         # Unknown attributes are left out, not sent as null: a rule comparing two nulls
         # must not match.
-        attr: dict[str, Any] = {"monitored_asp_ids": []}
+        attr: dict[str, Any] = {"monitored_asp_ids": list(self.monitored_asp_ids)}
         for name in ("org_id", "org_type", "parent_school_id", "region"):
             value = getattr(self, name)
             if value is not None:
