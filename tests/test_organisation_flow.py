@@ -34,13 +34,18 @@ def test_registered_organisation_reaches_every_service_projection(system, gatewa
     pending = set(PROJECTING)
     while pending and time.monotonic() < deadline:
         for service in sorted(pending):
-            response = gateway.get(f"/api/{service}/organisations/{organisation_id}")
+            response = gateway.get(
+                f"/api/{service}/organisations/{organisation_id}", headers=system.admin_headers()
+            )
             if response.status_code == 200:
                 assert response.json()["name"] == name
                 assert response.json()["region"] == "Waikato"
                 pending.discard(service)
         time.sleep(0.2)
     assert not pending, f"never reached: {sorted(pending)}"
+    for service in PROJECTING:
+        anonymous = gateway.get(f"/api/{service}/organisations/{organisation_id}")
+        assert anonymous.status_code == 401, (service, anonymous.text)
 
 
 def test_gateway_refuses_oversized_bodies(system, gateway):
