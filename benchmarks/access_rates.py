@@ -1,7 +1,7 @@
 """Rates of the access machinery: password checks, token signing and verification, and
 CheckResources batches against a PDP serving identity's policies.
 
-    uv run python services/identity/benchmarks/token_and_policy_rates.py \
+    uv run python benchmarks/access_rates.py \
         --cerbos-url http://127.0.0.1:3592
 """
 

@@ -4,7 +4,7 @@ and a provider's queue (ASP workflow lead), through the service's HTTP API in-pr
 authorisation, and the authorised SQL alone.
 
     deploy/infra.sh up postgres kafka cerbos && deploy/cerbos.sh restart
-    uv run python services/referrals/benchmarks/list_latency.py --rows 1000000 --samples 200
+    uv run python benchmarks/referral_list_latency.py --rows 1000000 --samples 200
 
 Seeds `acms_referrals_bench` once (500 schools, 50 ASPs, statuses evenly spread) and
 reuses it on later runs. Not through nginx: add the gateway's hop separately.
