@@ -5,24 +5,33 @@ Usage (infrastructure up: `deploy/infra.sh up postgres kafka`):
 
 Prints, for each path, throughput (events/s, flat out) and p50/p95 end-to-end latency
 at a fixed offered rate, as medians over --runs, and the outbox/raw ratios.
+
+Both paths run as a producing process (this one) and a consuming process (a child), the
+way two services are deployed: for the outbox, this process writes transactions and runs
+the relay, the child is the probe service consuming through the inbox; for raw aiokafka,
+this process produces and the child consumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import time
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from acms_contracts import EventEnvelope
 from acms_contracts.platform import BenchmarkProbeEmitted as ProbeEmitted
 from acms_platform.messaging import ensure_topics
+from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings
 from acms_platform.testing.plugin import create_database
 
@@ -30,6 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "probe"))
 import probe_service
 
 RAW_TOPIC = "acms.bench.raw.v1"
+
+
+def bench_settings() -> Settings:
+    return Settings(
+        service_name="probe",
+        database_name="bench_probe",
+        consumer_group="bench-probe",
+        outbox_idle_poll_seconds=0.5,
+        log_level="WARNING",
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -48,109 +67,180 @@ async def paced(count: int, rate: float | None):
         yield index
 
 
-async def raw_path(bootstrap: str, count: int, rate: float | None) -> tuple[float, list[float]]:
-    stream = uuid.uuid4().hex
+# --- the consuming process -------------------------------------------------------------
+
+
+async def stdin_lines():
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        yield line.decode().strip()
+
+
+async def serve_raw_consumer() -> None:
+    """Reads the raw topic; for each `<stream> <count>` on stdin, prints one JSON line with
+    that stream's latencies and the time its last event arrived."""
     consumer = AIOKafkaConsumer(
         RAW_TOPIC,
-        bootstrap_servers=bootstrap,
-        group_id=f"bench-{stream}",
+        bootstrap_servers=bench_settings().kafka_bootstrap,
+        group_id=f"bench-raw-{uuid.uuid4().hex}",
         auto_offset_reset="latest",
-        enable_auto_commit=True,
     )
     await consumer.start()
     while not consumer.assignment():
         await asyncio.sleep(0.05)
     await consumer.seek_to_end()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=2)
-    await producer.start()
-    latencies: list[float] = []
+    wanted: dict[str, int] = {}
+    received: dict[str, list[float]] = defaultdict(list)
 
-    async def receive() -> None:
-        while len(latencies) < count:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    envelope = EventEnvelope.model_validate_json(record.value)
-                    if envelope.payload["stream"] == stream:
-                        latencies.append((time.time_ns() - envelope.payload["sent_at_ns"]) / 1e6)
+    async def requests() -> None:
+        async for line in stdin_lines():
+            stream, count = line.split()
+            wanted[stream] = int(count)
+        await consumer.stop()
 
-    receiver = asyncio.create_task(receive())
-    started = time.perf_counter()
+    reading = asyncio.create_task(requests())
+    print("READY", flush=True)
+    while not reading.done():
+        try:
+            batches = await consumer.getmany(timeout_ms=100)
+        except Exception:  # noqa: BLE001 - stopped at the end of the benchmark
+            break
+        for records in batches.values():
+            for record in records:
+                payload = EventEnvelope.model_validate_json(record.value).payload
+                received[payload["stream"]].append((time.time_ns() - payload["sent_at_ns"]) / 1e6)
+        for stream, count in list(wanted.items()):
+            if len(received[stream]) >= count:
+                done = {"done_at": time.time(), "latencies": received.pop(stream)}
+                print(json.dumps(done), flush=True)
+                del wanted[stream]
+
+
+async def serve_outbox_consumer() -> None:
+    """The probe service, consuming through the real inbox until stdin closes. (Its own
+    outbox relay waits for the leader lock, which the producing process holds.)"""
+    app = probe_service.create(bench_settings())
+    async with app.router.lifespan_context(app):
+        await app.state.runtime.wait_started()
+        print("READY", flush=True)
+        async for _ in stdin_lines():
+            pass
+
+
+# --- the producing process -------------------------------------------------------------
+
+
+class Child:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, role: str) -> Child:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--serve",
+            role,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=1 << 26,  # a line carries every latency of a run
+        )
+        child = cls(process)
+        while (await child.readline()) != "READY":
+            pass
+        return child
+
+    def send(self, line: str) -> None:
+        self.process.stdin.write(f"{line}\n".encode())
+
+    async def readline(self) -> str:
+        line = await self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the consuming process exited")
+        return line.decode().strip()
+
+    async def stop(self) -> None:
+        self.process.stdin.close()
+        await self.process.wait()
+
+
+async def raw_path(
+    producer: AIOKafkaProducer, child: Child, count: int, rate: float | None
+) -> tuple[float, list[float]]:
+    stream = uuid.uuid4().hex
+    child.send(f"{stream} {count}")
+    started = time.time()
     async for index in paced(count, rate):
         event = ProbeEmitted(stream=stream, sequence=index, sent_at_ns=time.time_ns())
         envelope = EventEnvelope.wrap(event, producer="bench")
         await producer.send(RAW_TOPIC, envelope.model_dump_json().encode(), key=stream.encode())
     await producer.flush()
-    await receiver
-    elapsed = time.perf_counter() - started
-    await producer.stop()
-    await consumer.stop()
-    return count / elapsed, latencies
+    result = json.loads(await child.readline())
+    return count / (result["done_at"] - started), result["latencies"]
 
 
 async def outbox_path(
-    runtime, count: int, rate: float | None, batch: int
+    runtime: Runtime, count: int, rate: float | None, batch: int, writers: int
 ) -> tuple[float, list[float]]:
     stream = uuid.uuid4().hex
     table = probe_service.probe_effects
-    started = time.perf_counter()
-    pending: list[ProbeEmitted] = []
 
-    async def flush() -> None:
+    async def write(first: int, last: int) -> None:
         async with runtime.database.transaction() as session:
-            for event in pending:
+            for index in range(first, last):
+                event = ProbeEmitted(stream=stream, sequence=index, sent_at_ns=time.time_ns())
                 await runtime.outbox.add(session, event)
-        pending.clear()
 
-    async for index in paced(count, rate):
-        pending.append(ProbeEmitted(stream=stream, sequence=index, sent_at_ns=time.time_ns()))
-        if rate or len(pending) >= batch:
-            await flush()
-    if pending:
-        await flush()
+    started = time.perf_counter()
+    if rate:
+        # Requests arrive at `rate` whatever each one's transaction takes.
+        requests = [asyncio.create_task(write(i, i + 1)) async for i in paced(count, rate)]
+        await asyncio.gather(*requests)
+    else:
+        # `writers` concurrent requests, each writing `batch` events in one transaction.
+        batches = iter(range(0, count, batch))
+
+        async def writer() -> None:
+            for first in batches:
+                await write(first, min(first + batch, count))
+
+        await asyncio.gather(*(writer() for _ in range(writers)))
+    done = select(func.count()).select_from(table).where(table.c.stream == stream)
     while True:
         async with runtime.database.transaction() as session:
-            done = (
-                await session.execute(
-                    select(func.count()).select_from(table).where(table.c.stream == stream)
-                )
-            ).scalar_one()
-        if done >= count:
-            break
-        await asyncio.sleep(0.05)
+            if (await session.execute(done)).scalar_one() >= count:
+                break
+        await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - started
     async with runtime.database.transaction() as session:
-        latencies = (
-            (await session.execute(select(table.c.latency_ns).where(table.c.stream == stream)))
-            .scalars()
-            .all()
-        )
-    return count / elapsed, [ns / 1e6 for ns in latencies]
+        latencies = select(table.c.latency_ns).where(table.c.stream == stream)
+        return count / elapsed, [ns / 1e6 for ns in (await session.execute(latencies)).scalars()]
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=5000, help="events per throughput run")
-    parser.add_argument("--rate", type=float, default=500, help="offered rate for latency runs")
-    parser.add_argument("--seconds", type=float, default=10, help="length of latency runs")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=100, help="events per transaction, flat out")
-    args = parser.parse_args()
-
-    settings = Settings(
-        service_name="probe",
-        database_name="bench_probe",
-        consumer_group="bench-probe",
-        outbox_idle_poll_seconds=0.5,
-        log_level="WARNING",
-    )
+async def main(args: argparse.Namespace) -> None:
+    settings = bench_settings()
     await create_database(settings)
     await ensure_topics(settings.kafka_bootstrap, [RAW_TOPIC], settings.kafka_partitions)
-    app = probe_service.create(settings)
-    async with app.router.lifespan_context(app):
-        runtime = app.state.runtime
-        await runtime.wait_started()
-        await outbox_path(runtime, 200, None, args.batch)  # warm-up: group join, connections
-        await raw_path(settings.kafka_bootstrap, 200, None)
+    # The producing service: writes and relays, consumes nothing.
+    producing = ServiceDefinition(
+        name="probe",
+        root=probe_service.definition.root,
+        publishes=probe_service.definition.publishes,
+    )
+    runtime = Runtime.create(producing, settings)
+    await runtime.start()
+    await runtime.wait_started()
+    async with runtime.database.transaction() as session:  # the benchmark's own database
+        await session.execute(text("TRUNCATE probe_effects, inbox"))
+    producer = runtime._new_producer()  # the relay's configuration, for the raw path
+    await producer.start()
+    outbox_child = await Child.start("outbox")
+    raw_child = await Child.start("raw")
+    try:
+        await outbox_path(runtime, 200, None, args.batch, args.writers)  # warm-up
+        await raw_path(producer, raw_child, 200, None)
         latency_count = int(args.rate * args.seconds)
         results: dict[str, dict[str, list[float]]] = {
             p: {"throughput": [], "p50": [], "p95": []} for p in ("raw", "outbox")
@@ -158,11 +248,15 @@ async def main() -> None:
         for run in range(args.runs):
             for path in ("raw", "outbox"):
                 if path == "raw":
-                    tput, _ = await raw_path(settings.kafka_bootstrap, args.events, None)
-                    _, lat = await raw_path(settings.kafka_bootstrap, latency_count, args.rate)
+                    tput, _ = await raw_path(producer, raw_child, args.events, None)
+                    _, lat = await raw_path(producer, raw_child, latency_count, args.rate)
                 else:
-                    tput, _ = await outbox_path(runtime, args.events, None, args.batch)
-                    _, lat = await outbox_path(runtime, latency_count, args.rate, args.batch)
+                    tput, _ = await outbox_path(
+                        runtime, args.events, None, args.batch, args.writers
+                    )
+                    _, lat = await outbox_path(
+                        runtime, latency_count, args.rate, args.batch, args.writers
+                    )
                 results[path]["throughput"].append(tput)
                 results[path]["p50"].append(percentile(lat, 0.50))
                 results[path]["p95"].append(percentile(lat, 0.95))
@@ -171,6 +265,11 @@ async def main() -> None:
                     f"p50 {percentile(lat, 0.5):6.1f} ms p95 {percentile(lat, 0.95):6.1f} ms",
                     flush=True,
                 )
+    finally:
+        await raw_child.stop()
+        await outbox_child.stop()
+        await producer.stop()
+        await runtime.stop()
     med = {p: {k: statistics.median(v) for k, v in r.items()} for p, r in results.items()}
     print(
         f"\nmedians over {args.runs} runs ({args.events} events flat out; "
@@ -188,4 +287,19 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=20000, help="events per throughput run")
+    parser.add_argument("--rate", type=float, default=500, help="offered rate for latency runs")
+    parser.add_argument("--seconds", type=float, default=10, help="length of latency runs")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=100, help="events per transaction, flat out")
+    parser.add_argument("--writers", type=int, default=4, help="concurrent writers, flat out")
+    parser.add_argument("--serve", choices=["raw", "outbox"], help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    # uvloop, as uvicorn runs the services.
+    if arguments.serve == "raw":
+        uvloop.run(serve_raw_consumer())
+    elif arguments.serve == "outbox":
+        uvloop.run(serve_outbox_consumer())
+    else:
+        uvloop.run(main(arguments))

@@ -39,7 +39,7 @@ probe_effects = Table(
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("event_id", Uuid, nullable=False),
-    Column("stream", String(100), nullable=False),
+    Column("stream", String(100), nullable=False, index=True),
     Column("sequence", Integer, nullable=False),
     Column("latency_ns", BigInteger, nullable=False),
 )
@@ -50,7 +50,8 @@ class ProbeEffect:
         self.__dict__.update(values)
 
 
-registry().map_imperatively(ProbeEffect, probe_effects)
+# Mapped by event_id so a flush needs no RETURNING of generated ids.
+registry().map_imperatively(ProbeEffect, probe_effects, primary_key=[probe_effects.c.event_id])
 handlers = EventHandlers(consumer="probe")
 DIE_AFTER = os.environ.get("PROBE_DIE_AFTER_EFFECT")
 

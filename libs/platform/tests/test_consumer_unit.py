@@ -6,7 +6,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.platform import ProbeEmitted
 from acms_contracts.topics import dead_letter_topic
-from acms_platform.messaging import EventConsumer, EventHandlers, subscribe
+from acms_platform.messaging import EventConsumer, EventHandlers, build_broker, subscribe
 
 
 class NoDatabase:
@@ -48,12 +48,15 @@ def consumer_on(broker: KafkaBroker) -> EventConsumer:
     ],
 )
 async def test_invalid_messages_are_dead_lettered_with_the_reason(body, reason):
-    broker = KafkaBroker()
+    broker = build_broker("localhost:9092", "unit")
     consumer = consumer_on(broker)
     dead: list[dict] = []
 
-    @broker.subscriber(dead_letter_topic(topics.PLATFORM_PROBES), decoder=lambda m: m.body)
-    async def collect(body: bytes, message: KafkaMessage) -> None:
+    async def whole_message(message: KafkaMessage) -> KafkaMessage:
+        return message
+
+    @broker.subscriber(dead_letter_topic(topics.PLATFORM_PROBES), decoder=whole_message)
+    async def collect(message: KafkaMessage) -> None:
         dead.append(message.headers)
 
     async with TestKafkaBroker(broker) as test_broker:
@@ -67,7 +70,7 @@ async def test_invalid_messages_are_dead_lettered_with_the_reason(body, reason):
 
 @pytest.mark.asyncio
 async def test_event_types_the_service_does_not_handle_are_skipped():
-    broker = KafkaBroker()
+    broker = build_broker("localhost:9092", "unit")
     consumer = consumer_on(broker)
     other = EventEnvelope(
         event_type="AccountDisabled",

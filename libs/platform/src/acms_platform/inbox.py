@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Uuid, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts import EventEnvelope
@@ -26,9 +27,29 @@ async def claim(session: AsyncSession, consumer: str, topic: str, envelope: Even
 async def claim_many(
     session: AsyncSession, consumer: str, events: list[tuple[str, EventEnvelope]]
 ) -> set[UUID]:
-    """`claim` for a batch in one statement: the ids of the events not processed before."""
-    rows = [{"consumer": consumer, "event_id": e.event_id, "topic": t} for t, e in events]
+    """`claim` for a batch in one statement: the ids of the events not processed before.
+    One statement text for every batch size, so it is prepared once per connection."""
     result = await session.execute(
-        insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+        _CLAIM_MANY,
+        {
+            "consumer": consumer,
+            "event_ids": [envelope.event_id for _, envelope in events],
+            "topics": [topic for topic, _ in events],
+        },
     )
     return set(result.scalars())
+
+
+_CLAIM_MANY = (
+    text(
+        "INSERT INTO inbox (consumer, event_id, topic)"
+        " SELECT :consumer, e.event_id, e.topic"
+        " FROM unnest(:event_ids, :topics) AS e(event_id, topic)"
+        " ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    .bindparams(
+        bindparam("event_ids", type_=ARRAY(Uuid)),
+        bindparam("topics", type_=ARRAY(String)),
+    )
+    .columns(event_id=Uuid)
+)

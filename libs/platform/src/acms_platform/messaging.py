@@ -219,8 +219,10 @@ def _first_error(error: Exception) -> str:
     return str(error)
 
 
-def _raw_body(message: Any) -> Any:
-    return message.body
+async def _whole_message(message: KafkaMessage) -> KafkaMessage:
+    # The handler takes the message as it came (its raw records). Async on purpose:
+    # FastStream runs a plain-function decoder in a worker thread.
+    return message
 
 
 def build_broker(bootstrap: str, service_name: str) -> KafkaBroker:
@@ -232,6 +234,7 @@ def build_broker(bootstrap: str, service_name: str) -> KafkaBroker:
         logger=logging.getLogger("faststream"),  # through our JSON handler
         log_level=logging.DEBUG,  # FastStream's per-message lines; ours are JSON
         enable_idempotence=True,
+        apply_types=False,  # handlers take the message as is: no per-batch injection
     )
 
 
@@ -240,7 +243,7 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> No
     transaction, and an infrastructure error rewinds the batch for redelivery."""
     for topic in consumer.handlers.topics:
 
-        async def on_batch(body: list[bytes], message: KafkaMessage) -> None:
+        async def on_batch(message: KafkaMessage) -> None:
             await consumer.consume(message)
 
         broker.subscriber(
@@ -251,7 +254,7 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> No
             batch_timeout_ms=5,  # FastStream also sleeps this long after an empty poll
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
-            decoder=_raw_body,
+            decoder=_whole_message,
         )(on_batch)
 
 

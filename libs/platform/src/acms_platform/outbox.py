@@ -8,12 +8,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from uuid import UUID
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Session
 
 from acms_contracts import Event, EventEnvelope
 from acms_platform.database import Database
@@ -27,16 +28,7 @@ _RELAY_LOCK = 72_410_002
 MAX_BACKOFF_SECONDS = 5.0
 
 
-class OutboxRow:
-    """ORM view of an outbox row: added rows are flushed together at commit, as one
-    multi-row INSERT, in the order they were added."""
-
-    def __init__(self, event_id: UUID, topic: str, key: str, envelope: dict) -> None:
-        self.event_id, self.topic, self.key, self.envelope = event_id, topic, key, envelope
-
-
-_orm = registry()
-_orm.map_imperatively(OutboxRow, outbox)
+_PENDING = "acms_outbox_pending"
 
 
 class Outbox:
@@ -46,30 +38,36 @@ class Outbox:
         self.producer = producer
 
     async def add(self, session: AsyncSession, event: Event) -> EventEnvelope:
-        """Queue `event` in the session's transaction; it is written at flush or commit
-        together with the state change, and leaves for Kafka only if that commits."""
+        """Queue `event` in the session's transaction; it is written just before commit,
+        with the transaction's other events as one statement, and leaves for Kafka only if
+        that commits. A rollback drops it."""
         envelope = EventEnvelope.wrap(
             event, producer=self.producer, trace_context=current_trace_context()
         )
-        session.add(
-            OutboxRow(
-                event_id=envelope.event_id,
-                topic=event.topic,
-                key=envelope.key,
-                envelope=envelope.model_dump(mode="json"),
-            )
+        session.info.setdefault(_PENDING, []).append(
+            {
+                "event_id": envelope.event_id,
+                "topic": event.topic,
+                "key": envelope.key,
+                "envelope": envelope.model_dump(mode="json"),
+            }
         )
         return envelope
 
 
+@sa_event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    if rows := session.info.pop(_PENDING, None):
+        session.execute(insert(outbox), rows)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
 async def pending_count(session: AsyncSession) -> int:
     return (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
-
-
-def kafka_headers(envelope: dict) -> list[tuple[str, bytes]]:
-    headers = [("event_type", envelope["event_type"].encode())]
-    headers += [(k, v.encode()) for k, v in envelope.get("trace_context", {}).items()]
-    return headers
 
 
 class OutboxRelay:
@@ -107,20 +105,28 @@ class OutboxRelay:
 
     async def _lead(self) -> None:
         async with self.database.engine.connect() as connection:
-            await connection.execute(text("select pg_advisory_lock(:k)"), {"k": _RELAY_LOCK})
-            await connection.commit()
-            raw = (await connection.get_raw_connection()).driver_connection
-            await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
-            producer = self.producer_factory()
-            await producer.start()
             try:
-                while True:
-                    self._wakeup.clear()
-                    if await self.publish_batch(producer) < self.batch_size:
-                        await self._wait_for_work()
+                await connection.execute(text("select pg_advisory_lock(:k)"), {"k": _RELAY_LOCK})
+                await connection.commit()
+                # The leader's own connection, used directly: one prepared select and one
+                # delete per batch, outside any ORM session. A delete lost in a crash only
+                # means the rows are sent again, which the consumers' inbox absorbs, so it
+                # need not wait for the WAL flush.
+                raw = (await connection.get_raw_connection()).driver_connection
+                await raw.execute("SET synchronous_commit = off")
+                await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
+                producer = self.producer_factory()
+                await producer.start()
+                try:
+                    while True:
+                        self._wakeup.clear()
+                        if await self.publish_batch(raw, producer) < self.batch_size:
+                            await self._wait_for_work()
+                finally:
+                    await producer.stop()
             finally:
-                await producer.stop()
-                # The lock is released when the connection closes.
+                # Closing the connection (not returning it to the pool) releases the lock.
+                await connection.invalidate()
 
     async def _wait_for_work(self) -> None:
         try:
@@ -128,28 +134,37 @@ class OutboxRelay:
         except TimeoutError:
             pass
 
-    async def publish_batch(self, producer: AIOKafkaProducer) -> int:
-        async with self.database.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope)
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
-            if not rows:
-                return 0
-            deliveries = [
-                await producer.send(
-                    row.topic,
-                    value=json.dumps(row.envelope).encode(),
-                    key=row.key.encode(),
-                    headers=kafka_headers(row.envelope),
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*deliveries)
-            # Exactly the rows sent: a lower id committed late is still waiting its turn.
-            await session.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+    async def publish_batch(self, raw: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        """Send the oldest rows in id order, wait for Kafka to acknowledge them all, then
+        delete exactly those rows (a lower id committed late is still waiting its turn)."""
+        rows = await raw.fetch(_SELECT_BATCH, self.batch_size)
+        if not rows:
+            return 0
+        deliveries = [
+            await producer.send(
+                topic,
+                value=envelope.encode(),
+                key=key.encode(),
+                headers=_headers(event_type, trace_context),
+            )
+            for _id, topic, key, envelope, event_type, trace_context in rows
+        ]
+        await asyncio.gather(*deliveries)
+        await raw.execute(_DELETE_SENT, [row[0] for row in rows])
         self.published += len(rows)
         return len(rows)
+
+
+# The envelope leaves as PostgreSQL stored it: no decoding and re-encoding on the way.
+_SELECT_BATCH = (
+    "SELECT id, topic, key, envelope::text, envelope->>'event_type',"
+    " (envelope->'trace_context')::text FROM outbox ORDER BY id LIMIT $1"
+)
+_DELETE_SENT = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+
+
+def _headers(event_type: str, trace_context: str | None) -> list[tuple[str, bytes]]:
+    headers = [("event_type", event_type.encode())]
+    if trace_context and trace_context != "{}":
+        headers += [(k, v.encode()) for k, v in json.loads(trace_context).items()]
+    return headers
