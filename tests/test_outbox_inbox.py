@@ -13,9 +13,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.platform import ProbeEmitted
+from acms_platform.database import Database
+from acms_platform.migrations import upgrade_to_head
+from acms_platform.outbox import Outbox, OutboxRelay
+from acms_platform.testing.plugin import create_database, settings_for_test
 
 sys.path.insert(0, str(Path(__file__).parent / "probe"))
-from probe_service import create
+from probe_service import create, definition
 
 
 @pytest.fixture
@@ -119,3 +123,57 @@ async def test_the_request_trace_context_travels_in_kafka_headers(start_service,
     headers = {k: v.decode() for k, v in found.headers}
     assert headers["traceparent"].split("-")[1] == trace_id
     assert headers["event_type"] == "ProbeEmitted"
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_events_of_a_rolled_back_transaction_never_leave(start_service, probe_overrides):
+    client = await start_service("probe", create, **probe_overrides)
+    runtime = client.app.state.runtime
+    stream = f"rollback-{uuid.uuid4().hex[:8]}"
+    async with runtime.database.sessions() as session:
+        await session.begin()
+        await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=0))
+        await session.rollback()
+        await session.begin()
+        await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=1))
+        await session.commit()
+        await session.begin()
+        await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=2))
+        await session.commit()
+
+    # Had event 0 leaked it would have been written with 1, ahead of it in the same key.
+    assert await wait_for_effects(client, stream, 2) == [1, 2]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_relay_that_cannot_reach_kafka_hands_leadership_over(infrastructure, run_id):
+    settings = settings_for_test(
+        "probe", infrastructure, database_name=f"test_{run_id}_probe_relays"
+    )
+    await create_database(settings)
+    database = Database(settings)
+    await asyncio.to_thread(upgrade_to_head, definition.root, database.url)
+    async with database.transaction() as session:
+        await Outbox("probe").add(session, ProbeEmitted(stream="handover", sequence=0))
+
+    def producer(bootstrap: str):
+        return lambda: AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+
+    # Two replicas of a service: each with its own connection pool.
+    elsewhere = Database(settings)
+    stranded = OutboxRelay(database, producer("127.0.0.1:9"), idle_poll_seconds=0.2)
+    healthy = OutboxRelay(elsewhere, producer(settings.kafka_bootstrap), idle_poll_seconds=0.2)
+    relays = [asyncio.create_task(stranded.run())]
+    try:
+        await asyncio.sleep(1)  # the stranded relay led first and failed to reach Kafka
+        relays.append(asyncio.create_task(healthy.run()))
+        async with asyncio.timeout(30):
+            while healthy.published < 1:
+                await asyncio.sleep(0.1)
+    finally:
+        for relay in relays:
+            relay.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+        await database.dispose()
+        await elsewhere.dispose()
+    assert stranded.published == 0

@@ -116,8 +116,8 @@ class OutboxRelay:
                 await raw.execute("SET synchronous_commit = off")
                 await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
                 producer = self.producer_factory()
-                await producer.start()
                 try:
+                    await producer.start()
                     while True:
                         self._wakeup.clear()
                         if await self.publish_batch(raw, producer) < self.batch_size:
