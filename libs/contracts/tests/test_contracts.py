@@ -1,11 +1,14 @@
 import json
+from datetime import UTC, date, datetime
 from uuid import uuid4
 
 import pytest
 from pydantic import ValidationError
 
 from acms_contracts import EventEnvelope, UnknownEventType, parse_envelope
+from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_contracts.identity import OrganisationRegistered
+from acms_contracts.referrals import student_key_for_nsn
 from acms_contracts.schemas import SCHEMA_DIR, breaking_changes, current_schemas
 from acms_contracts.vocabulary import OrgType
 
@@ -68,3 +71,26 @@ def test_breaking_changes_are_detected(new, reason):
 def test_adding_an_optional_field_is_compatible():
     new = {"properties": {**BASE["properties"], "c": {"type": "string"}}, "required": ["a"]}
     assert breaking_changes(BASE, new) == []
+
+
+def test_enrolment_change_is_keyed_by_the_student_and_carries_no_nsn():
+    event = StudentEnrolmentChanged(
+        subject_student_key=student_key_for_nsn("123456789"),
+        school_id=None,
+        effective_on=date(2026, 3, 2),
+        as_of=datetime(2026, 3, 2, 9, tzinfo=UTC),
+    )
+    envelope = EventEnvelope.wrap(event, producer="integrations")
+    assert envelope.key == envelope.student_key == student_key_for_nsn("123456789")
+    assert parse_envelope(envelope.model_dump_json()).event() == event
+    assert "123456789" not in envelope.model_dump_json()
+
+
+def test_enrolment_change_needs_an_as_of_with_an_offset():
+    with pytest.raises(ValidationError):
+        StudentEnrolmentChanged(
+            subject_student_key="k",
+            school_id=None,
+            effective_on=date(2026, 3, 2),
+            as_of=datetime(2026, 3, 2, 9),
+        )

@@ -211,16 +211,18 @@ async def test_a_manager_cannot_disable_itself(world):
     assert response.status_code == 403
 
 
-async def test_agency_client_role_is_only_for_machine_identities(world):
+@pytest.mark.parametrize(("role", "org"), [("agency_client", "agency"), ("enrol_feed", "ministry")])
+async def test_machine_roles_are_only_for_machine_identities(world, role, org):
     response = await world.client.post(
         "/accounts",
         json={
-            "organisation_id": str(world.orgs["agency"]),
+            "organisation_id": str(world.orgs[org]),
             "display_name": "A person",
-            "email": "person.agency@test.example.org",
-            "roles": ["agency_client"],
+            "email": f"person.{role}@test.example.org",
+            "roles": [role],
         },
         headers=world.as_("admin"),
     )
     assert response.status_code == 422
     assert response.json()["detail"].startswith("role:")
+    assert "machine identity" in response.json()["detail"]

@@ -3,14 +3,14 @@
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from acms_contracts.vocabulary import Role
 from acms_identity.bootstrap import system_context
 from acms_identity.demo import DEMO_PASSWORD, build_country
 from acms_identity.demo_students import student_records
 from acms_identity.tables import account_roles, accounts, organisations
-from acms_platform.platform_tables import outbox
+from acms_platform.outbox import queued_in
 
 
 async def _build_and_roll_back(database, schools: int, seed: int):
@@ -28,8 +28,7 @@ async def _build_and_roll_back(database, schools: int, seed: int):
                 ).scalars()
             )
             roles = set((await session.execute(select(account_roles.c.role).distinct())).scalars())
-            await session.flush()
-            events = (await session.execute(select(func.count()).select_from(outbox))).scalar()
+            events = queued_in(session)
             emails = set((await session.execute(select(accounts.c.email))).scalars())
             return country, names, roles, events, emails
         finally:

@@ -193,6 +193,26 @@ async def test_agency_client_gets_a_client_credentials_token(world):
     assert wrong.status_code == 401
 
 
+async def test_enrol_feed_client_gets_a_machine_token_with_its_role(world):
+    created = await world.client.post(
+        "/clients",
+        json={
+            "organisation_id": str(world.orgs["ministry"]),
+            "display_name": "ENROL feed",
+            "roles": ["enrol_feed"],
+        },
+        headers=world.as_("admin"),
+    )
+    assert created.status_code == 201, created.text
+    client = created.json()
+    body = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+    token = await world.client.post("/token/client", json=body)
+    assert token.status_code == 200, token.text
+    claims = jwt.decode(token.json()["access_token"], options={"verify_signature": False})
+    assert claims["roles"] == ["enrol_feed"] and claims["svc"] is True
+    assert claims["org"] == str(world.orgs["ministry"])
+
+
 async def test_only_the_platform_admin_creates_agency_clients(world):
     response = await world.client.post(
         "/clients",

@@ -5,8 +5,8 @@ import pytest
 
 from acms_contracts import topics
 from acms_contracts.referrals import student_key_for_nsn
+from acms_platform.testing.kafka import published
 
-from .kafka import published
 from .requests import complete_request, make_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -4,48 +4,18 @@ key that the service under test trusts."""
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
 from acms_contracts import Event, EventEnvelope
 from acms_contracts.identity import AccountCreated, OrganisationRegistered, RoleGranted
 from acms_contracts.vocabulary import OrgType, Role
-from acms_platform.tokens import ALGORITHM, AUDIENCE, ISSUER, JwksCache, TokenVerifier
+from acms_platform.testing.tokens import TestSigner
 from acms_referrals.handlers import handlers
-
-
-class TestSigner:
-    """Signs access tokens as identity would; its public key is the service's JWKS."""
-
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        self.kid = f"test-{uuid.uuid4().hex[:8]}"
-
-    def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(OKPAlgorithm.to_jwk(self.key.public_key()))
-        return {"keys": [{**jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}]}
-
-    def token(self, account_id: UUID, organisation_id: UUID, roles: list[Role]) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": str(account_id),
-            "org": str(organisation_id),
-            "roles": [r.value for r in roles],
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 3600,
-        }
-        return jwt.encode(claims, self.key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 
 @dataclass
@@ -57,10 +27,7 @@ class World:
     signer: TestSigner = field(default_factory=TestSigner)
 
     def __post_init__(self) -> None:
-        async def fetch() -> dict[str, Any]:
-            return self.signer.jwks()
-
-        self.client.app.state.token_verifier = TokenVerifier(JwksCache(fetch))  # type: ignore[attr-defined]
+        self.signer.trusted_by(self.client.app)  # type: ignore[attr-defined]
 
     @property
     def runtime(self) -> Any:

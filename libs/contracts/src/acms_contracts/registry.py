@@ -1,6 +1,6 @@
 """The registry of every event type known to this build of the contracts."""
 
-from acms_contracts import audit, identity, platform, referrals
+from acms_contracts import audit, enrolments, identity, platform, referrals
 from acms_contracts.envelope import Event, UnknownEventType
 
 _EVENT_CLASSES: tuple[type[Event], ...] = (
@@ -25,6 +25,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     referrals.ReferralAllocated,
     referrals.ReferralReallocated,
     referrals.ReferralAssigned,
+    enrolments.StudentEnrolmentChanged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}

@@ -28,6 +28,7 @@ class Role(StrEnum):
     RECORDS_MANAGER = "records_manager"
     PLATFORM_ADMIN = "platform_admin"
     AGENCY_CLIENT = "agency_client"
+    ENROL_FEED = "enrol_feed"
 
 
 ROLE_ORG_TYPE: dict[Role, OrgType] = {
@@ -46,7 +47,12 @@ ROLE_ORG_TYPE: dict[Role, OrgType] = {
     Role.REGIONAL_CONTRACT_MANAGER: OrgType.MINISTRY_REGIONAL,
     Role.REGIONAL_OFFICE_STAFF: OrgType.MINISTRY_REGIONAL,
     Role.AGENCY_CLIENT: OrgType.AGENCY,
+    Role.ENROL_FEED: OrgType.MINISTRY_NATIONAL,
 }
+
+# [decision] Roles held only by machine identities (client credentials, no password):
+# an agency's client, and the Ministry's ENROL system reporting enrolment changes.
+MACHINE_ROLES: frozenset[Role] = frozenset({Role.AGENCY_CLIENT, Role.ENROL_FEED})
 
 
 def role_is_valid_for(role: Role, org_type: OrgType) -> bool:

@@ -66,6 +66,11 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def queued_in(session: AsyncSession) -> int:
+    """Events added in the session's open transaction, written when it commits."""
+    return len(session.info.get(_PENDING, ()))
+
+
 async def pending_count(session: AsyncSession) -> int:
     return (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
 

@@ -1,5 +1,6 @@
 """A synthetic country for demos, tests and benchmarks: regions, schools, ASPs with
-catchments, ISPs, Ministry teams, agencies, and accounts for every role.
+catchments, ISPs, Ministry teams, agencies, the ENROL feed's client, and accounts for
+every role.
 
     uv run python -m acms_identity.demo --schools 300 --seed 7
 
@@ -129,6 +130,10 @@ async def build_country(ctx: Context, schools: int, seed: int) -> DemoCountry:
     ministry = await builder.organisation(OrgType.MINISTRY_NATIONAL, "Ministry National Office")
     for role, team in NATIONAL_TEAMS.items():
         await builder.person(ministry, [role], team)
+    enrol_feed = CreateClient(
+        organisation_id=ministry, display_name="ENROL feed", roles=[Role.ENROL_FEED]
+    )
+    await accounts.create_client(ctx, None, enrol_feed)
     for agency in AGENCIES:
         agency_id = await builder.organisation(OrgType.AGENCY, agency)
         client = CreateClient(

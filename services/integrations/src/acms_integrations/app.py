@@ -7,15 +7,24 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from acms_contracts import topics
 from acms_integrations import api
+from acms_integrations.errors import IntegrationsError, integrations_error_response
 from acms_integrations.handlers import handlers
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
-definition = ServiceDefinition(name="integrations", root=SERVICE_ROOT, handlers=handlers)
+definition = ServiceDefinition(
+    name="integrations",
+    root=SERVICE_ROOT,
+    handlers=handlers,
+    publishes=(topics.ENROLMENTS, topics.AUDIT_ACCESS),
+)
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, [api.router], settings)
+    app = create_app(definition, [api.router], settings)
+    app.add_exception_handler(IntegrationsError, integrations_error_response)
+    return app

@@ -1,7 +1,25 @@
 """Tables of the integrations service."""
 
+from sqlalchemy import Column, Date, DateTime, String, Table, Uuid, func
+
 from acms_platform.database import new_metadata
 from acms_platform.identity_projection import OrganisationProjection
 
 metadata = new_metadata()
 organisations = OrganisationProjection(metadata)
+
+# Each student's current enrolment as the ENROL feed last reported it, by student key (the
+# NSN is not kept). A feed row applies only if its `as_of` is later than the one held, so
+# duplicate and out-of-order rows change nothing. `previous_*` is the record the current
+# one superseded (null for the first), which tells a change from a repeat.
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("student_key", String(64), primary_key=True),
+    Column("school_id", Uuid),  # null: enrolled nowhere
+    Column("effective_on", Date, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("previous_school_id", Uuid),
+    Column("previous_as_of", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

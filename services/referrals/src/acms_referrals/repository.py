@@ -8,11 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from acms_referrals.tables import referral_transitions, referrals
+from acms_referrals.tables import enrolments, referral_transitions, referrals
 
 # Every attribute the referral policy's view rules can mention, mapped to a column.
 REFERRAL_POLICY_COLUMNS: dict[str, Any] = {
@@ -72,6 +73,45 @@ async def history(session: AsyncSession, referral_id: UUID) -> list[Row[Any]]:
         .order_by(referral_transitions.c.id)
     )
     return list((await session.execute(statement)).all())
+
+
+async def record_enrolment_if_later(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Hold `values` as the student's current enrolment if its `as_of` is later than the
+    one held (one statement: concurrent deliveries serialise on the row). False if not."""
+    statement = pg_insert(enrolments).values(**values)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[enrolments.c.student_key],
+        set_={c: statement.excluded[c] for c in values if c != "student_key"},
+        where=enrolments.c.as_of < statement.excluded.as_of,
+    ).returning(enrolments.c.student_key)
+    return (await session.execute(upsert)).first() is not None
+
+
+async def lock_requests_elsewhere(
+    session: AsyncSession, student_key: str, school_id: UUID | None
+) -> list[Row[Any]]:
+    """The student's requests whose school is not `school_id`, locked for re-scoping."""
+    statement = (
+        select(referrals.c.id, referrals.c.status, referrals.c.school_id)
+        .where(
+            referrals.c.student_key == student_key,
+            referrals.c.school_id.is_distinct_from(school_id),
+        )
+        .order_by(referrals.c.id)
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def move_to_school(
+    session: AsyncSession, referral_ids: list[UUID], school_id: UUID | None, at: datetime
+) -> None:
+    """A new version, so that anyone editing on an older read gets 409 and reloads."""
+    await session.execute(
+        referrals.update()
+        .where(referrals.c.id.in_(referral_ids))
+        .values(school_id=school_id, version=referrals.c.version + 1, updated_at=at)
+    )
 
 
 def _like_escaped(text: str) -> str:

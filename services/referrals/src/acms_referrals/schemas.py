@@ -10,11 +10,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from acms_contracts.referrals import NSN_PATTERN
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-# National Student Number: 9 or 10 digits [decision: leading zeros kept as written].
-Nsn = Annotated[str, StringConstraints(pattern=r"^[0-9]{9,10}$")]
+# National Student Number: 9 or 10 digits, as every service accepts it.
+Nsn = Annotated[str, StringConstraints(pattern=NSN_PATTERN)]
 # NZ and international numbers: digits, spaces, dashes, brackets, optional leading +.
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{5,19}$")]
 

@@ -4,6 +4,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -89,4 +90,17 @@ monitoring_links = Table(
     metadata,
     Column("account_id", Uuid, primary_key=True),
     Column("asp_id", Uuid, primary_key=True),
+)
+
+# Each student's current enrolment as ENROL last reported it (integrations'
+# StudentEnrolmentChanged), by student key. `as_of` orders the changes: an event not later
+# than the one held here is stale and changes nothing.
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("student_key", String(64), primary_key=True),
+    Column("school_id", Uuid),  # null: enrolled nowhere
+    Column("effective_on", Date, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

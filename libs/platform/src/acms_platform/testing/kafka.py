@@ -1,4 +1,4 @@
-"""Reading what the service published, from real Kafka."""
+"""Reading what a service published, from real Kafka."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ async def published(
     wanted: Callable[[dict], bool],
     *,
     enough: int = 1,
-    timeout: float = 30,
+    within_seconds: float = 30,
     linger: float = 1.5,
 ) -> list[tuple[str, dict]]:
     """(key, envelope) of records on `topic` for which `wanted(envelope)` holds, from the
@@ -24,13 +24,13 @@ async def published(
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
-        group_id=f"referrals-test-{uuid.uuid4().hex}",
+        group_id=f"acms-test-reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )
     await consumer.start()
     found: list[tuple[str, dict]] = []
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within_seconds
     try:
         while loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=300)

@@ -22,7 +22,7 @@ from acms_contracts.identity import (
     RoleGranted,
     RoleRevoked,
 )
-from acms_contracts.vocabulary import ROLE_ORG_TYPE, OrgType, Role
+from acms_contracts.vocabulary import MACHINE_ROLES, ROLE_ORG_TYPE, OrgType, Role
 from acms_identity import repository
 from acms_identity.errors import Conflict, Invalid, NotFound
 from acms_identity.passwords import hash_secret_off_loop, new_opaque_token
@@ -140,8 +140,8 @@ async def _target(ctx: Context, actor: Actor | None, account_id: UUID, action: s
 
 def _check_roles(roles: list[Role], org_type: OrgType, *, is_service: bool = False) -> None:
     for role in roles:
-        if role is Role.AGENCY_CLIENT and not is_service:
-            raise Invalid("role", "agency_client is a machine identity: create it with /clients")
+        if role in MACHINE_ROLES and not is_service:
+            raise Invalid("role", f"{role.value} is a machine identity: create it with /clients")
         if ROLE_ORG_TYPE[role] is not org_type:
             raise Invalid(
                 "role",

@@ -8,6 +8,11 @@ from uuid import UUID
 
 from sqlalchemy.engine import Row
 
+# Transition details kept for audit but not shown in a request's history: a decline's reason
+# (shown as `decline_reason` where granted) and the school a student left on a move (the
+# "school last attended" of the demographic tier, which no tier of a request grants).
+HIDDEN_DETAIL = frozenset({"reason", "from_school_id"})
+
 
 def _id(value: UUID | None) -> str | None:
     return None if value is None else str(value)
@@ -48,7 +53,7 @@ def summary(row: Row[Any], history: list[Row[Any]] | None) -> dict[str, Any]:
                 "to_status": h.to_status,
                 "actor_id": h.actor_id,
                 "at": h.at.isoformat(),
-                **{k: v for k, v in h.detail.items() if k != "reason"},
+                **{k: v for k, v in h.detail.items() if k not in HIDDEN_DETAIL},
             }
             for h in history
         ]

@@ -1,0 +1,37 @@
+"""Events published by the integrations service from the ENROL feed: which school a
+student is enrolled at now. Keyed by the stable student key (`student_key_for_nsn`), so
+that a student's enrolment changes stay in order with their requests and cases.
+
+The NSN itself does not travel: every consumer matches the student by key.
+"""
+
+from datetime import date
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from acms_contracts import topics
+from acms_contracts.envelope import Event
+
+
+class StudentEnrolmentChanged(Event):
+    """ENROL says the student's current enrolment is at `school_id` (None: enrolled
+    nowhere) as of `as_of`. Consumers apply it only if `as_of` is later than the enrolment
+    they already hold for the student; an equal or older one is a duplicate or stale."""
+
+    event_type: ClassVar[str] = "StudentEnrolmentChanged"
+    topic: ClassVar[str] = topics.ENROLMENTS
+
+    subject_student_key: str = Field(min_length=1, max_length=64)
+    school_id: UUID | None = Field(description="the student's current school; none: not enrolled")
+    effective_on: date = Field(description="the day the enrolment (or its end) took effect")
+    as_of: AwareDatetime = Field(
+        description="ENROL's time of this record; orders one student's changes"
+    )
+
+    def partition_key(self) -> str:
+        return self.subject_student_key
+
+    def student_key(self) -> str | None:
+        return self.subject_student_key

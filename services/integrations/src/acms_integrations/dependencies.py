@@ -1,0 +1,35 @@
+"""Route dependencies: the use-case context and the authorised ENROL feed client."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from acms_integrations.service import Context, authorise_feed
+from acms_platform.dependencies import (
+    CurrentPrincipal,
+    DbSession,
+    Policy,
+    ServiceOutbox,
+    ServiceRuntime,
+)
+from acms_platform.tokens import Principal
+
+
+def get_context(
+    session: DbSession, outbox: ServiceOutbox, policy: Policy, runtime: ServiceRuntime
+) -> Context:
+    return Context(session=session, outbox=outbox, policy=policy, database=runtime.database)
+
+
+IntegrationsContext = Annotated[Context, Depends(get_context)]
+
+
+async def enrol_feed_client(principal: CurrentPrincipal, ctx: IntegrationsContext) -> Principal:
+    """Decided before the body is read: a person gets 403 whatever they send."""
+    await authorise_feed(ctx, principal)
+    return principal
+
+
+EnrolFeedClient = Annotated[Principal, Depends(enrol_feed_client)]
