@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from acms_platform import inbox
 from acms_platform.database import Database
 
 log = logging.getLogger(__name__)
+
+OFFSET_COMMIT_SECONDS = 0.5
 
 Handler = Callable[[Any, EventEnvelope, AsyncSession], Awaitable[None]]
 _Accepted = tuple[ConsumerRecord, EventEnvelope, Event, Handler]
@@ -238,13 +241,36 @@ def build_broker(bootstrap: str, service_name: str) -> KafkaBroker:
     )
 
 
-def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> None:
-    """Register one batch subscriber per consumed topic; offsets commit after the batch's
-    transaction, and an infrastructure error rewinds the batch for redelivery."""
-    for topic in consumer.handlers.topics:
+class OffsetCommits:
+    """When a subscriber commits its offsets: after a batch's transaction, and at most every
+    `interval` seconds. A crash replays what was handled since the last commit, which the
+    inbox turns into no-ops; committing every batch would put a broker round trip into
+    every event's latency."""
 
-        async def on_batch(message: KafkaMessage) -> None:
-            await consumer.consume(message)
+    def __init__(self, interval: float = OFFSET_COMMIT_SECONDS) -> None:
+        self.interval = interval
+        self._last = 0.0
+
+    async def after(self, message: KafkaMessage) -> None:
+        if time.monotonic() - self._last >= self.interval:
+            await message.ack()
+            self._last = time.monotonic()
+
+
+def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> None:
+    """Register one batch subscriber per consumed topic. Offsets commit after the batch's
+    transaction (see OffsetCommits); an infrastructure error rewinds the batch for
+    redelivery."""
+    for topic in consumer.handlers.topics:
+        commits = OffsetCommits()
+
+        async def on_batch(message: KafkaMessage, commits: OffsetCommits = commits) -> None:
+            try:
+                await consumer.consume(message)
+            except BaseException:
+                await message.nack()  # rewinds to the batch's first records
+                raise
+            await commits.after(message)
 
         broker.subscriber(
             topic,
@@ -252,7 +278,7 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> No
             batch=True,
             max_records=500,
             batch_timeout_ms=5,  # FastStream also sleeps this long after an empty poll
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             decoder=_whole_message,
         )(on_batch)

@@ -6,15 +6,22 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 _provider: TracerProvider | None = None
 
 
 def configure_tracing(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
-    """Install the process's tracer provider once; export by OTLP when configured."""
+    """Install the process's tracer provider once; export by OTLP when configured.
+
+    Without an exporter nothing would read a span, so none is recorded: trace and span ids
+    are still made, logged, written to audit events and carried through Kafka headers."""
     global _provider
     if _provider is None:
-        _provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        _provider = TracerProvider(
+            resource=Resource.create({"service.name": service_name}),
+            sampler=None if otlp_endpoint else ALWAYS_OFF,
+        )
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
