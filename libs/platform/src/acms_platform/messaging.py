@@ -34,6 +34,7 @@ from acms_platform.database import Database
 log = logging.getLogger(__name__)
 
 OFFSET_COMMIT_SECONDS = 0.5
+FETCH_MAX_WAIT_MS = 50
 
 Handler = Callable[[Any, EventEnvelope, AsyncSession], Awaitable[None]]
 _Accepted = tuple[ConsumerRecord, EventEnvelope, Event, Handler]
@@ -278,6 +279,9 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> No
             batch=True,
             max_records=500,
             batch_timeout_ms=5,  # FastStream also sleeps this long after an empty poll
+            # One fetch is in flight per broker: a fetch for partitions with nothing new
+            # must not hold back partitions that have data for the default 500 ms.
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             decoder=_whole_message,

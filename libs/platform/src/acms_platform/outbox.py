@@ -13,7 +13,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from acms_contracts import Event, EventEnvelope
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "acms_outbox"
 _RELAY_LOCK = 72_410_002
 MAX_BACKOFF_SECONDS = 5.0
+VACUUM_AFTER_DELETED = 5_000
 
 
 _PENDING = "acms_outbox_pending"
@@ -92,6 +93,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
         self.published = 0
+        self._deleted_since_vacuum = 0
+        self._vacuum: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
 
     async def run(self) -> None:
@@ -111,8 +114,13 @@ class OutboxRelay:
     async def _lead(self) -> None:
         async with self.database.engine.connect() as connection:
             try:
-                await connection.execute(text("select pg_advisory_lock(:k)"), {"k": _RELAY_LOCK})
-                await connection.commit()
+                # Polled, not waited for: a backend waiting inside pg_advisory_lock holds a
+                # snapshot, which would keep VACUUM from removing any outbox row the leader
+                # deletes for as long as this replica stands by.
+                while True:
+                    if await self._try_lock(connection):
+                        break
+                    await asyncio.sleep(self.idle_poll_seconds)
                 # The leader's own connection, used directly: one prepared select and one
                 # delete per batch, outside any ORM session. A delete lost in a crash only
                 # means the rows are sent again, which the consumers' inbox absorbs, so it
@@ -132,6 +140,14 @@ class OutboxRelay:
             finally:
                 # Closing the connection (not returning it to the pool) releases the lock.
                 await connection.invalidate()
+
+    @staticmethod
+    async def _try_lock(connection: AsyncConnection) -> bool:
+        locked = await connection.scalar(
+            text("select pg_try_advisory_lock(:k)"), {"k": _RELAY_LOCK}
+        )
+        await connection.commit()
+        return bool(locked)
 
     async def _wait_for_work(self) -> None:
         try:
@@ -157,8 +173,27 @@ class OutboxRelay:
         await asyncio.gather(*deliveries)
         await raw.execute(_DELETE_SENT, [row[0] for row in rows])
         self.published += len(rows)
+        self._deleted_since_vacuum += len(rows)
+        vacuuming = self._vacuum is not None and not self._vacuum.done()
+        if self._deleted_since_vacuum >= VACUUM_AFTER_DELETED and not vacuuming:
+            self._deleted_since_vacuum = 0
+            self._vacuum = asyncio.create_task(self._vacuum_outbox())
         return len(rows)
 
+    async def _vacuum_outbox(self) -> None:
+        """A queue table: without this every select walks the dead rows of everything sent
+        since autovacuum last came by (once a minute at best), and PostgreSQL may skip the
+        index when only a few pages changed, hence INDEX_CLEANUP. On a connection of its
+        own, so the relay does not wait for it."""
+        try:
+            async with self.database.engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(text("VACUUM (INDEX_CLEANUP ON) outbox"))
+        except Exception as error:  # noqa: BLE001 - hygiene only; the next round retries
+            log.warning("outbox vacuum failed: %s", error)
+
+
+_TRY_LOCK = text("select pg_try_advisory_lock(:k)")
 
 # The envelope leaves as PostgreSQL stored it: no decoding and re-encoding on the way.
 _SELECT_BATCH = (

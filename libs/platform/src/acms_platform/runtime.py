@@ -99,6 +99,9 @@ class Runtime:
             client_id=f"acms-{self.definition.name}-outbox",
             enable_idempotence=True,
             linger_ms=0,
+            # The relay hands over up to a batch of rows at once; with idempotence a
+            # partition has one request in flight, so small batches queue behind each other.
+            max_batch_size=512 * 1024,
             request_timeout_ms=10_000,
         )
 
