@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from acms_platform.logs import configure_logging
 from acms_platform.runtime import Runtime, ServiceDefinition
@@ -86,6 +87,24 @@ def _install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
         return JSONResponse(
             {"detail": f"invalid request: {summary}", "errors": problems},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def database_failed(request: Request, error: DBAPIError) -> JSONResponse:
+        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+            # Connections are not pinged before use: a request that meets a connection the
+            # database dropped fails here once, and the pool replaces its connections.
+            log.warning(
+                "database unavailable for %s %s: %s", request.method, request.url.path, error
+            )
+            return JSONResponse(
+                {"detail": "the database is unavailable; try again shortly"},
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "1"},
+            )
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=error)
+        return JSONResponse(
+            {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
 
     @app.middleware("http")

@@ -37,7 +37,9 @@ class Database:
             self.url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
-            pool_pre_ping=True,
+            # No ping before each use (a round trip and ~0.2 ms of CPU per transaction): a
+            # dropped connection fails one request with 503 (app.py) and the pool is renewed.
+            pool_pre_ping=False,
             connect_args={"timeout": 5},
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -138,6 +138,8 @@ class OutboxRelay:
                 finally:
                     await producer.stop()
             finally:
+                if self._vacuum is not None:
+                    self._vacuum.cancel()
                 # Closing the connection (not returning it to the pool) releases the lock.
                 await connection.invalidate()
 
