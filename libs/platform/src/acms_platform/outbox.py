@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import Text, bindparam, cast, func, insert, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -50,7 +51,7 @@ class Outbox:
                 "event_id": envelope.event_id,
                 "topic": event.topic,
                 "key": envelope.key,
-                "envelope": envelope.model_dump(mode="json"),
+                "envelope": envelope.model_dump_json(),
             }
         )
         return envelope
@@ -59,7 +60,7 @@ class Outbox:
 @sa_event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     if rows := session.info.pop(_PENDING, None):
-        session.execute(insert(outbox), rows)
+        session.execute(_INSERT, rows)
 
 
 @sa_event.listens_for(Session, "after_rollback")
@@ -196,6 +197,14 @@ class OutboxRelay:
 
 
 _TRY_LOCK = text("select pg_try_advisory_lock(:k)")
+
+# The envelope arrives as JSON text (pydantic's serialiser) and PostgreSQL parses it once.
+_INSERT = insert(outbox).values(
+    event_id=bindparam("event_id"),
+    topic=bindparam("topic"),
+    key=bindparam("key"),
+    envelope=cast(bindparam("envelope", type_=Text), JSONB),
+)
 
 # The envelope leaves as PostgreSQL stored it: no decoding and re-encoding on the way.
 _SELECT_BATCH = (

@@ -33,7 +33,8 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> TracerPro
 def current_trace_context() -> dict[str, str]:
     """The W3C headers (traceparent, tracestate) of the active span, for an outbox row."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    if trace.get_current_span().get_span_context().is_valid:  # else there is nothing to carry
+        propagate.inject(carrier)
     return carrier
 
 
