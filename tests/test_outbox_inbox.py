@@ -6,16 +6,20 @@ import asyncio
 import json
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import insert, select
 
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.platform import ProbeEmitted
+from acms_platform import inbox
 from acms_platform.database import Database
 from acms_platform.migrations import upgrade_to_head
 from acms_platform.outbox import Outbox, OutboxRelay
+from acms_platform.platform_tables import inbox as inbox_table
 from acms_platform.testing.plugin import create_database, settings_for_test
 
 sys.path.insert(0, str(Path(__file__).parent / "probe"))
@@ -177,3 +181,38 @@ async def test_a_relay_that_cannot_reach_kafka_hands_leadership_over(infrastruct
         await database.dispose()
         await elsewhere.dispose()
     assert stranded.published == 0
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_inbox_markers_past_retention_are_forgotten(start_service, probe_overrides):
+    client = await start_service("probe", create, **probe_overrides)
+    runtime = client.app.state.runtime
+    assert "inbox-pruning" in {task.get_name() for task in runtime._tasks}
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    async with runtime.database.transaction() as session:
+        await session.execute(
+            insert(inbox_table),
+            [
+                {"consumer": "probe", "event_id": old, "topic": "t", "processed_at": days_ago(31)},
+                {
+                    "consumer": "probe",
+                    "event_id": recent,
+                    "topic": "t",
+                    "processed_at": days_ago(29),
+                },
+            ],
+        )
+    async with runtime.database.transaction() as session:
+        assert await inbox.prune(session, timedelta(days=30)) >= 1
+        left = set(
+            (
+                await session.execute(
+                    select(inbox_table.c.event_id).where(inbox_table.c.event_id.in_([old, recent]))
+                )
+            ).scalars()
+        )
+    assert left == {recent}
+
+
+def days_ago(days: int) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import String, Uuid, bindparam, text
+from sqlalchemy import String, Uuid, bindparam, delete, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,3 +54,12 @@ _CLAIM_MANY = (
     )
     .columns(event_id=Uuid)
 )
+
+
+async def prune(session: AsyncSession, older_than: timedelta) -> int:
+    """Forget markers older than `older_than`: events that old are past the topics'
+    retention and cannot be delivered again. Returns how many were removed."""
+    result = await session.execute(
+        delete(inbox).where(inbox.c.processed_at < func.now() - older_than)
+    )
+    return result.rowcount

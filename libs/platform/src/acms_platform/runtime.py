@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
+from acms_platform import inbox
 from acms_platform.database import Database
 from acms_platform.messaging import (
     EventConsumer,
@@ -30,6 +32,7 @@ from acms_platform.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 10.0
+INBOX_PRUNE_SECONDS = 3600
 
 
 @dataclass
@@ -89,9 +92,24 @@ class Runtime:
             idle_poll_seconds=settings.outbox_idle_poll_seconds,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        if self.consumer is not None:
+            self._tasks.append(asyncio.create_task(self._prune_inbox(), name="inbox-pruning"))
         self.waiting_for = None
         self._started.set()
         log.info("%s ready", self.definition.name)
+
+    async def _prune_inbox(self) -> None:
+        """Once an hour (and at start), forget inbox markers past their retention."""
+        keep = timedelta(days=self.settings.inbox_retention_days)
+        while True:
+            try:
+                async with self.database.transaction() as session:
+                    removed = await inbox.prune(session, keep)
+                if removed:
+                    log.info("inbox: forgot %d markers older than %s", removed, keep)
+            except Exception as error:  # noqa: BLE001 - hygiene only; retried next hour
+                log.warning("inbox pruning failed: %s", error)
+            await asyncio.sleep(INBOX_PRUNE_SECONDS)
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(

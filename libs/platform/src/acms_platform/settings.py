@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1, le=256)
     consumer_group: str | None = Field(default=None, description="default: acms-<service>")
     handler_attempts: int = Field(default=3, ge=1, le=20)
+    # A marker only guards against redelivery, which Kafka's retention (7 days by default)
+    # bounds; keep markers comfortably longer than the topics keep messages.
+    inbox_retention_days: int = Field(default=30, ge=1, le=3650)
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_idle_poll_seconds: float = Field(default=1.0, gt=0, le=60)
