@@ -4,8 +4,9 @@
 - `local` (default): the project's launchers in deploy/ (PostgreSQL, Kafka, Cerbos from
   registries); components already running are reused and left running.
 - `external`: everything is already running at the configured addresses; touch nothing.
-- `testcontainers`: for machines with a Docker engine. Not available on this project's
-  machines (no engine), so it says so; a provider implementing `start`/`stop` slots in here.
+- `testcontainers`: PostgreSQL, Kafka and Cerbos in throwaway containers, for machines with
+  a Docker engine and the platform's `testcontainers` extra (`containers.py`). Without an
+  engine (this project's machines) it stops at once and says so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from acms_platform.testing.containers import TestcontainersInfrastructure
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
 INFRA_SCRIPT = REPO_ROOT / "deploy" / "infra.sh"
@@ -85,15 +89,17 @@ class ExternalInfrastructure:
         return None
 
 
-def provider_from_environment() -> LocalLaunchers | ExternalInfrastructure:
+def provider_from_environment() -> (
+    LocalLaunchers | ExternalInfrastructure | TestcontainersInfrastructure
+):
     choice = os.environ.get("ACMS_TEST_INFRA", "local")
     if choice == "local":
         return LocalLaunchers()
     if choice == "external":
         return ExternalInfrastructure()
     if choice == "testcontainers":
-        raise RuntimeError(
-            "ACMS_TEST_INFRA=testcontainers needs a Docker engine, which this machine lacks; "
-            "implement InfrastructureProvider with testcontainers there"
-        )
+        # imported here: the module imports this one, and needs nothing unless chosen
+        from acms_platform.testing.containers import TestcontainersInfrastructure
+
+        return TestcontainersInfrastructure()
     raise RuntimeError(f"ACMS_TEST_INFRA={choice!r}: expected local, external or testcontainers")
