@@ -14,7 +14,7 @@ from sqlalchemy import select
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_contracts.referrals import student_key_for_nsn
-from acms_contracts.vocabulary import OrgType
+from acms_contracts.vocabulary import OrgType, Role
 from acms_platform.platform_tables import inbox
 from acms_referrals.tables import referral_transitions
 
@@ -166,7 +166,11 @@ async def test_a_draft_made_after_a_move_keeps_its_creators_school_until_the_nex
     await world.deliver(_moved(nsn, school_c, T1 + timedelta(days=1)))
 
     assert (await _view(world, "leader_a", draft["id"])).status_code == 404
-    assert (await _view(world, "teacher_a", draft["id"])).json()["school_id"] == str(school_c)
+    leader_c = f"leader_c_{family}"
+    await world.add_account(leader_c, f"school_c_{family}", [Role.SCHOOL_LEADER])
+    assert (await _view(world, leader_c, draft["id"])).json()["school_id"] == str(school_c)
+    # Its creator keeps the draft, not where the student went (test_enrolment_moves_whereabouts).
+    assert "school_id" not in (await _view(world, "teacher_a", draft["id"])).json()
 
 
 async def test_a_move_delivered_twice_through_kafka_is_applied_once(world):

@@ -107,7 +107,7 @@ async def test_reading_a_request_is_audited_with_the_tiers_returned(world):
     key, envelope = found[0]
     payload = envelope["payload"]
     assert payload["allowed"] is True and payload["service"] == "referrals"
-    assert payload["tiers"] == ["basic", "summary", "full"]
+    assert payload["tiers"] == ["basic", "summary", "full", "school"]
     assert payload["subject_student_key"] == student_key == key
 
 

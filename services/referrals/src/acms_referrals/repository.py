@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, or_, select
+from cerbos.sdk.model import PlanResourcesResponse
+from cerbos_sqlalchemy.query import OPERATOR_FNS as _DEFAULT_OPERATORS
+from cerbos_sqlalchemy.query import get_query
+from sqlalchemy import Select, Uuid, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +18,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from acms_referrals.tables import enrolments, referral_transitions, referrals
 
-# Every attribute the referral policy's view rules can mention, mapped to a column.
+# Every attribute the referral policy's view rules (view, view_school) can mention, mapped
+# to a column.
 REFERRAL_POLICY_COLUMNS: dict[str, Any] = {
     "request.resource.id": referrals.c.id,
     "request.resource.attr.status": referrals.c.status,
@@ -25,6 +29,36 @@ REFERRAL_POLICY_COLUMNS: dict[str, Any] = {
     "request.resource.attr.provider_id": referrals.c.provider_id,
     "request.resource.attr.assignee_id": referrals.c.assignee_id,
 }
+
+
+def _is_id(column: Any) -> bool:
+    return isinstance(getattr(column, "type", None), Uuid)
+
+
+def _eq(column: Any, value: Any) -> Any:
+    if value == "" and _is_id(column):
+        return column.is_(None)
+    return _DEFAULT_OPERATORS["eq"](column, value)
+
+
+def _ne(column: Any, value: Any) -> Any:
+    if value == "" and _is_id(column):
+        return column.is_not(None)
+    return _DEFAULT_OPERATORS["ne"](column, value)
+
+
+def readable_condition(plan: PlanResourcesResponse) -> ColumnElement[bool]:
+    """The policy's plan as a SQL condition on `referrals` (always-false for a denial).
+    The policy says "" for a request with no school, provider or assignee
+    (`referral_resource`) where the table holds NULL: `== ""` on those columns is
+    `IS NULL` (PostgreSQL would refuse '' as a uuid)."""
+    query = get_query(
+        plan,
+        referrals,
+        REFERRAL_POLICY_COLUMNS,
+        operator_override_fns={"eq": _eq, "ne": _ne},
+    )
+    return true() if query.whereclause is None else query.whereclause
 
 
 @dataclass(frozen=True)
@@ -38,6 +72,13 @@ class ListFilters:
     text: str | None = None
     limit: int = 50
     offset: int = 0
+
+    @property
+    def by_whereabouts(self) -> bool:
+        """Whether the list is narrowed by where requests are (school, provider, case
+        manager): then only requests whose whereabouts the caller sees may match, or the
+        filter would tell them where a request they may not locate has gone."""
+        return any(v is not None for v in (self.school_id, self.provider_id, self.assignee_id))
 
 
 async def get(session: AsyncSession, referral_id: UUID) -> Row[Any] | None:

@@ -3,6 +3,7 @@ and the one place where a request's visibility and actions are decided."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,13 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from acms_platform.audit import access_decision, record_access, record_denial
 from acms_platform.database import Database
 from acms_platform.outbox import Outbox
-from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource
+from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource, ResourceDecision
 from acms_platform.tokens import Principal
 from acms_referrals.errors import Forbidden, NotFound
 
 SERVICE = "referrals"
 KIND = "referral"
-TIER_ACTIONS = {"basic": "view", "summary": "view_summary", "full": "view_full"}
+# The tiers of a request (ACCESS-MODEL section 3), and `school`: where the request is now
+# (its school, provider and case manager). The student's current school is demographic
+# information; the policy withholds it from a party who sees the request only because
+# they or their school made it, once ENROL has moved the student elsewhere.
+TIER_ACTIONS = {
+    "basic": "view",
+    "summary": "view_summary",
+    "full": "view_full",
+    "school": "view_school",
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +81,14 @@ class Context:
     database: Database
     policy: PolicyClient
 
-    async def authorise(self, actor: Actor, row: Row[Any], action: str, **extra: str) -> None:
-        """404 unless the caller sees the request; 403 if they see it but may not act."""
+    async def authorise(
+        self, actor: Actor, row: Row[Any], action: str, *, also: Sequence[str] = (), **extra: str
+    ) -> ResourceDecision:
+        """404 unless the caller sees the request; 403 if they see it but may not act.
+        The decision, which also answers the actions `also` names (same round trip)."""
         resource = referral_resource(row, **extra)
-        decision = (await self.policy.check(actor.policy_principal, [resource], ["view", action]))[
+        actions = ["view", action, *also]
+        decision = (await self.policy.check(actor.policy_principal, [resource], actions))[
             resource.id
         ]
         if not decision.allows("view"):
@@ -83,9 +97,11 @@ class Context:
         if not decision.allows(action):
             await self.record_denial(actor, resource, action, row.student_key)
             raise Forbidden(f"not allowed to {action} this request")
+        return decision
 
     async def tiers_of(self, actor: Actor, rows: list[Row[Any]]) -> dict[str, list[str]]:
-        """Granted tiers by request id, decided in one round trip for the whole page."""
+        """Granted tiers (and `school`) by request id, decided in one round trip for the
+        whole page."""
         if not rows:
             return {}
         decisions = await self.policy.check(

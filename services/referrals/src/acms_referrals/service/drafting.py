@@ -18,7 +18,7 @@ from acms_referrals.domain import Status, missing_for_submit
 from acms_referrals.errors import Forbidden, Incomplete, Invalid
 from acms_referrals.schemas import EditDraft, RequestContent, VersionOnly
 from acms_referrals.service import transitions
-from acms_referrals.service.context import KIND, Actor, Context
+from acms_referrals.service.context import KIND, TIER_ACTIONS, Actor, Context
 from acms_referrals.service.reading import view_referral
 from acms_referrals.tables import organisations
 
@@ -44,13 +44,13 @@ async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) 
 
 
 async def _primary_contact(
-    ctx: Context, actor: Actor, content: RequestContent, creator_org_id: UUID
+    ctx: Context, actor: Actor, content: RequestContent, school: UUID
 ) -> UUID | None:
-    """The named primary contact, checked; else the creator when they are school staff."""
+    """The named primary contact, an active account of `school`; else the creator when
+    they are school staff."""
     if content.primary_contact_id is None:
         return actor.account_id if actor.org_type == "school" else None
     member = await staff_projection.get_member(ctx.session, content.primary_contact_id)
-    school = content.school_id or creator_org_id
     if member is None or member.disabled or member.organisation_id != school:
         raise Invalid("primary_contact_id", "not an active staff member of the student's school")
     return member.account_id
@@ -83,7 +83,9 @@ async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> d
         "student_key": student_key_for_nsn(nsn) if nsn else str(uuid4()),
         "created_by": str(actor.account_id),
         "creator_org_id": actor.org_id,
-        "primary_contact_id": await _primary_contact(ctx, actor, content, actor.org_id),
+        "primary_contact_id": await _primary_contact(
+            ctx, actor, content, content.school_id or actor.org_id
+        ),
         "created_at": at,
         "updated_at": at,
         **_columns(content),
@@ -103,12 +105,21 @@ async def edit_draft(
     ctx: Context, actor: Actor, referral_id: UUID, command: EditDraft
 ) -> dict[str, Any]:
     row = await transitions.load(ctx, referral_id)
-    await ctx.authorise(actor, row, "edit")
+    view_school = TIER_ACTIONS["school"]
+    decision = await ctx.authorise(actor, row, "edit", also=[view_school])
     content = RequestContent.model_validate(command.model_dump(exclude={"version"}))
-    if content.school_id != row.school_id:
-        await _authorise_create(ctx, actor, content.school_id)  # moving it is creating anew
+    if decision.allows(view_school):
+        if content.school_id != row.school_id:
+            await _authorise_create(ctx, actor, content.school_id)  # moving it is creating anew
+        contact_org = content.school_id or row.creator_org_id
+    else:
+        # ENROL moved the student to a school the creator is not told: the draft stays
+        # there whatever school the edit names, and the primary contact is checked against
+        # the creator's organisation, so that no answer depends on that school.
+        content = content.model_copy(update={"school_id": row.school_id})
+        contact_org = row.creator_org_id
     changes = _columns(content)
-    changes["primary_contact_id"] = await _primary_contact(ctx, actor, content, row.creator_org_id)
+    changes["primary_contact_id"] = await _primary_contact(ctx, actor, content, contact_org)
     if content.student.nsn:
         changes["student_key"] = student_key_for_nsn(content.student.nsn)
     await transitions.apply(ctx, actor, row, "edit", command.version, changes, None)

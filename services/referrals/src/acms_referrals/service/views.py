@@ -1,5 +1,10 @@
 """A request as one caller may see it: only the fields of the tiers granted to them.
-Fields of other tiers are absent from the answer (not null, not redacted)."""
+Fields of other tiers are absent from the answer (not null, not redacted).
+
+Where the request is now (its school, the provider and the case manager working it) is
+shown only with the `school` grant: after ENROL moves a student, the party who made the
+request keeps it as written, its status history and decline reason, but nothing that
+says where the student went."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy.engine import Row
+
+from acms_referrals.service.enrolment import ACTION as ENROLMENT_CHANGED
 
 # Transition details kept for audit but not shown in a request's history: a decline's reason
 # (shown as `decline_reason` where granted) and the school a student left on a move (the
@@ -24,9 +31,6 @@ def basic(row: Row[Any], names: dict[UUID, str]) -> dict[str, Any]:
         "status": row.status,
         "version": row.version,
         "student_name": row.student_name,
-        "school_id": _id(row.school_id),
-        "provider_id": _id(row.provider_id),
-        "case_manager_name": names.get(row.assignee_id) if row.assignee_id else None,
         "primary_contact_name": (
             names.get(row.primary_contact_id) if row.primary_contact_id else None
         ),
@@ -34,37 +38,57 @@ def basic(row: Row[Any], names: dict[UUID, str]) -> dict[str, Any]:
     }
 
 
-def summary(row: Row[Any], history: list[Row[Any]] | None) -> dict[str, Any]:
+def basic_whereabouts(row: Row[Any], names: dict[UUID, str]) -> dict[str, Any]:
+    return {
+        "school_id": _id(row.school_id),
+        "provider_id": _id(row.provider_id),
+        "case_manager_name": names.get(row.assignee_id) if row.assignee_id else None,
+    }
+
+
+def summary(row: Row[Any], history: list[Row[Any]] | None, school: bool) -> dict[str, Any]:
     student = row.details.get("student") or {}
     fields: dict[str, Any] = {
         "nsn": row.nsn,
         "year_level": student.get("year_level"),
         "reason_category": row.reason_category,
-        "provider_type": row.provider_type,
-        "assignee_id": _id(row.assignee_id),
         "decline_reason": row.decline_reason,
         "updated_at": row.updated_at.isoformat(),
     }
     if history is not None:
-        fields["history"] = [
-            {
-                "action": h.action,
-                "from_status": h.from_status,
-                "to_status": h.to_status,
-                "actor_id": h.actor_id,
-                "at": h.at.isoformat(),
-                **{k: v for k, v in h.detail.items() if k not in HIDDEN_DETAIL},
-            }
-            for h in history
-        ]
+        fields["history"] = [_entry(row, h, school) for h in history]
     return fields
+
+
+def summary_whereabouts(row: Row[Any]) -> dict[str, Any]:
+    return {"provider_type": row.provider_type, "assignee_id": _id(row.assignee_id)}
+
+
+def _entry(row: Row[Any], h: Row[Any], school: bool) -> dict[str, Any]:
+    """One transition. Without the school, what happened and when, and who only when it
+    was someone of the creator's organisation: details name schools, providers and case
+    managers, and an actor of the new provider says where the request went."""
+    entry: dict[str, Any] = {
+        "action": h.action,
+        "from_status": h.from_status,
+        "to_status": h.to_status,
+        "at": h.at.isoformat(),
+    }
+    if not school:
+        if h.actor_org_id is not None and h.actor_org_id == row.creator_org_id:
+            entry["actor_id"] = h.actor_id
+        return entry
+    detail = {k: v for k, v in h.detail.items() if k not in HIDDEN_DETAIL}
+    if h.action == ENROLMENT_CHANGED and detail.get("school_id") != _id(row.school_id):
+        # A school the student has left since (A→B→A: B) is a school last attended.
+        detail.pop("school_id", None)
+    return {**entry, "actor_id": h.actor_id, **detail}
 
 
 def full(row: Row[Any]) -> dict[str, Any]:
     """The request as written."""
     return {
         **row.details,
-        "school_id": _id(row.school_id),
         "primary_contact_id": _id(row.primary_contact_id),
         "created_by": row.created_by,
         "creator_org_id": _id(row.creator_org_id),
@@ -77,11 +101,16 @@ def project(
     names: dict[UUID, str],
     history: list[Row[Any]] | None = None,
 ) -> dict[str, Any]:
+    school = "school" in tiers
     view: dict[str, Any] = {}
     if "basic" in tiers:
         view |= basic(row, names)
+        if school:
+            view |= basic_whereabouts(row, names)
     if "summary" in tiers:
-        view |= summary(row, history)
+        view |= summary(row, history, school)
+        if school:
+            view |= summary_whereabouts(row)
     if "full" in tiers:
         view |= full(row)
     view["tiers"] = tiers
