@@ -18,7 +18,7 @@ from acms_contracts.platform import ProbeEmitted
 from acms_platform import inbox
 from acms_platform.database import Database
 from acms_platform.migrations import upgrade_to_head
-from acms_platform.outbox import Outbox, OutboxRelay
+from acms_platform.outbox import MAX_EVENT_BYTES, EventTooLarge, Outbox, OutboxRelay
 from acms_platform.platform_tables import inbox as inbox_table
 from acms_platform.testing.plugin import create_database, settings_for_test
 
@@ -216,3 +216,24 @@ async def test_inbox_markers_past_retention_are_forgotten(start_service, probe_o
 
 def days_ago(days: int) -> datetime:
     return datetime.now(UTC) - timedelta(days=days)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_event_too_large_for_kafka_fails_its_transaction_and_holds_nothing_back(
+    start_service, probe_overrides
+):
+    client = await start_service("probe", create, **probe_overrides)
+    runtime = client.app.state.runtime
+    stream = f"large-{uuid.uuid4().hex[:8]}"
+    # Multi-byte characters: the limit is on bytes, not characters.
+    huge = ProbeEmitted(stream=stream + "ā" * (MAX_EVENT_BYTES // 2), sequence=0)
+    with pytest.raises(EventTooLarge, match=f"at most {MAX_EVENT_BYTES}"):
+        async with runtime.database.transaction() as session:
+            await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=0))
+            await runtime.outbox.add(session, huge)
+    async with runtime.database.transaction() as session:
+        await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=1))
+
+    # Neither event of the failed transaction was written; the next one is not held back.
+    assert await wait_for_effects(client, stream, 1) == [1]
+    assert (await client.get("/probes/state")).json()["outbox_pending"] == 0

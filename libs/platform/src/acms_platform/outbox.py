@@ -28,6 +28,15 @@ NOTIFY_CHANNEL = "acms_outbox"
 _RELAY_LOCK = 72_410_002
 MAX_BACKOFF_SECONDS = 5.0
 VACUUM_AFTER_DELETED = 5_000
+# The largest envelope the outbox takes. Kafka refuses a record above ~1 MiB for good; a row
+# it refuses would hold every later row of the service back, so it is refused here, before
+# it is written, and the use case's transaction fails instead. The relay's producer batches
+# up to the same size.
+MAX_EVENT_BYTES = 512 * 1024
+
+
+class EventTooLarge(ValueError):
+    """An event whose envelope is larger than Kafka is sure to take."""
 
 
 _PENDING = "acms_outbox_pending"
@@ -46,12 +55,18 @@ class Outbox:
         envelope = EventEnvelope.wrap(
             event, producer=self.producer, trace_context=current_trace_context()
         )
+        serialised = envelope.model_dump_json()
+        if len(serialised) > MAX_EVENT_BYTES // 4 and len(serialised.encode()) > MAX_EVENT_BYTES:
+            raise EventTooLarge(
+                f"{envelope.event_type} is {len(serialised.encode())} bytes as JSON; "
+                f"the outbox takes at most {MAX_EVENT_BYTES}"
+            )
         session.info.setdefault(_PENDING, []).append(
             {
                 "event_id": envelope.event_id,
                 "topic": event.topic,
                 "key": envelope.key,
-                "envelope": envelope.model_dump_json(),
+                "envelope": serialised,
             }
         )
         return envelope

@@ -26,7 +26,7 @@ from acms_platform.messaging import (
     subscribe,
 )
 from acms_platform.migrations import upgrade_to_head
-from acms_platform.outbox import Outbox, OutboxRelay
+from acms_platform.outbox import MAX_EVENT_BYTES, Outbox, OutboxRelay
 from acms_platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class Runtime:
             linger_ms=0,
             # The relay hands over up to a batch of rows at once; with idempotence a
             # partition has one request in flight, so small batches queue behind each other.
-            max_batch_size=512 * 1024,
+            max_batch_size=MAX_EVENT_BYTES,
             request_timeout_ms=10_000,
         )
 
