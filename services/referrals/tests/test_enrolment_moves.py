@@ -121,8 +121,11 @@ async def test_a_student_enrolled_nowhere_stays_visible_to_creator_and_central_i
     for keeper in ("teacher_a", "investigator"):
         seen = await _view(world, keeper, referral["id"])
         assert seen.status_code == 200, (keeper, seen.text)
-        assert seen.json()["school_id"] is None
         assert referral["id"] in await _listed(world, keeper, family), keeper
+    assert (await _view(world, "investigator", referral["id"])).json()["school_id"] is None
+    # Its creator is not told that the student is enrolled nowhere
+    # (test_enrolment_moves_whereabouts).
+    assert "school_id" not in (await _view(world, "teacher_a", referral["id"])).json()
 
 
 async def test_an_enrolment_change_older_than_the_one_applied_changes_nothing(world):

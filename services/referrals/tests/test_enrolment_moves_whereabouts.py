@@ -5,6 +5,7 @@ the former school the new school, or the provider and case manager working the r
 there; the new school, Central Investigation and the provider see them as before."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -235,3 +236,151 @@ async def test_the_audit_records_that_the_school_was_not_shown(world):
         ["basic", "summary", "full"],
     ]
     assert leader[1]["payload"]["tiers"] == ["basic", "summary", "full", "school"]
+
+
+# --- A move to no school, and a request raised for a student at no school ----------------
+
+
+def _at_no_school(view: dict) -> bool:
+    """Whether a view shows its reader that the request is at no school."""
+    return "school" in view["tiers"] and "school_id" in view and view["school_id"] is None
+
+
+async def test_a_move_to_no_school_does_not_tell_whoever_made_the_request(world):
+    nsn, family = new_nsn(), _family()
+    submitted, allocated = await _requests(world, nsn, family, ("submitted", "allocated"))
+
+    await world.deliver(_moved(nsn, None))
+
+    for who in ("teacher_a", "office_a"):
+        for referral in (submitted, allocated):
+            view = (await _view(world, who, referral["id"])).json()
+            assert not WHEREABOUTS & view.keys(), (who, WHEREABOUTS & view.keys())
+            assert "school" not in view["tiers"] and "full" in view["tiers"], who
+        for listed in await _list(world, who, family):
+            assert not WHEREABOUTS & listed.keys() and "school" not in listed["tiers"], who
+        # A filter on where it is finds nothing, not even the provider it was allocated to.
+        assert await _listed_by(world, who, family, provider_id=world.orgs["asp_a"]) == set()
+    # Central Investigation and the provider see that it is at no school, as before.
+    assert _at_no_school((await _view(world, "investigator", submitted["id"])).json())
+    assert _at_no_school((await _view(world, "asp_lead_a", allocated["id"])).json())
+    assert await _listed_by(world, "asp_lead_a", family, provider_id=world.orgs["asp_a"]) == {
+        allocated["id"]
+    }
+
+    # Back at the creator's school, the student is theirs again.
+    await world.deliver(_moved(nsn, world.orgs["school_a"], T1 + timedelta(days=1)))
+    for who in ("teacher_a", "office_a"):
+        view = (await _view(world, who, submitted["id"])).json()
+        assert view["school_id"] == str(world.orgs["school_a"]) and "school" in view["tiers"]
+
+
+async def test_a_request_raised_for_a_student_at_no_school_shows_its_creator_so(world):
+    nsn, family = new_nsn(), _family()
+    body = complete_request(world, None)
+    body["student"] |= {"nsn": nsn, "family_name": family, "not_enrolled": True}
+    referral = await make_request(world, "submitted", body=body)
+
+    for who in ("teacher_a", "office_a", "investigator"):
+        assert _at_no_school((await _view(world, who, referral["id"])).json()), who
+        assert all(_at_no_school(v) for v in await _list(world, who, family)), who
+
+    # Once ENROL places the student, and even once it says they are enrolled nowhere, the
+    # school is ENROL's: its creator no longer sees where the request is.
+    await world.deliver(_moved(nsn, world.orgs["school_b"]))
+    await world.deliver(_moved(nsn, None, T1 + timedelta(days=1)))
+    for who in ("teacher_a", "office_a"):
+        view = (await _view(world, who, referral["id"])).json()
+        assert "school_id" not in view and "school" not in view["tiers"], who
+    assert _at_no_school((await _view(world, "investigator", referral["id"])).json())
+
+
+async def test_a_draft_moved_to_no_school_answers_its_creator_as_one_moved_to_a_school(world):
+    """Editing and submitting a draft ENROL moved: nothing in the answers says whether the
+    student went to a school or to none."""
+    drafts = {}
+    for school in (None, world.orgs["school_b"]):
+        nsn, family = new_nsn(), _family()
+        (drafts[school],) = await _requests(world, nsn, family, ("draft",))
+        await world.deliver(_moved(nsn, school))
+    answers = []
+    for draft in drafts.values():
+        current = (await _view(world, "teacher_a", draft["id"])).json()
+        body = complete_request(world, "school_a")
+        body["student"] |= {"nsn": current["nsn"], "family_name": current["student"]["family_name"]}
+        edited = await world.client.put(
+            f"/referrals/{draft['id']}",
+            json={**body, "version": current["version"]},
+            headers=world.as_("teacher_a"),
+        )
+        submitted = await world.client.post(
+            f"/referrals/{draft['id']}/submit",
+            json={"version": edited.json()["version"]},
+            headers=world.as_("teacher_a"),
+        )
+        answers.append((edited.status_code, sorted(edited.json()), submitted.status_code))
+    assert answers[0] == answers[1] and answers[0][0] == answers[0][2] == 200, answers
+    # The edit named school A: the drafts stayed where ENROL put them.
+    assert (await _view(world, "leader_a", drafts[None]["id"])).status_code == 404
+    assert _at_no_school((await _view(world, "investigator", drafts[None]["id"])).json())
+
+
+# --- A regional office sees where its requests are while the student is in its region ----
+
+
+async def test_a_regional_office_sees_where_its_request_is_only_inside_its_region(world):
+    nsn, family = new_nsn(), _family()
+    body = complete_request(world, "school_a", primary_contact_id=str(world.accounts["teacher_a"]))
+    body["student"] |= {"nsn": nsn, "family_name": family}
+    referral = await make_request(world, "submitted", creator="regional_staff", body=body)
+    school_otago = await world.add_organisation(
+        f"school_otago_{family}", OrgType.SCHOOL, "Otago", None
+    )
+    leader_otago = f"leader_otago_{family}"
+    await world.add_account(leader_otago, f"school_otago_{family}", [Role.SCHOOL_LEADER])
+    unknown_school = uuid.uuid4()  # not (yet) in the organisations projection: no region
+
+    async def regional_view() -> dict:
+        seen = await _view(world, "regional_staff", referral["id"])
+        assert seen.status_code == 200, seen.text
+        return seen.json()
+
+    async def found_by_school(who: str, school) -> bool:
+        return referral["id"] in await _listed_by(world, who, family, school_id=school)
+
+    # Moved within its region (Waikato): shown, and found by the school.
+    await world.deliver(_moved(nsn, world.orgs["school_b"]))
+    view = await regional_view()
+    assert view["school_id"] == str(world.orgs["school_b"]) and "school" in view["tiers"]
+    assert await found_by_school("regional_staff", world.orgs["school_b"])
+
+    # Out of its region, to a school of no known region, to no school: not shown, and not
+    # found by filtering on the school; the school's own leader sees it.
+    for step, school in enumerate((school_otago, unknown_school, None), start=1):
+        await world.deliver(_moved(nsn, school, T1 + timedelta(days=step)))
+        view = await regional_view()
+        assert not WHEREABOUTS & view.keys(), (school, WHEREABOUTS & view.keys())
+        assert "school" not in view["tiers"] and "full" in view["tiers"]
+        assert _traces(view, {str(school_otago), str(unknown_school)}) == set()
+        for listed in await _list(world, "regional_staff", family):
+            assert not WHEREABOUTS & listed.keys(), school
+        if school is not None:
+            assert not await found_by_school("regional_staff", school)
+        if school == school_otago:
+            assert await found_by_school(leader_otago, school_otago)
+            seen = (await _view(world, leader_otago, referral["id"])).json()
+            assert seen["school_id"] == str(school_otago)
+
+    # Back in its region: shown again.
+    await world.deliver(_moved(nsn, world.orgs["school_a"], T1 + timedelta(days=9)))
+    view = await regional_view()
+    assert view["school_id"] == str(world.orgs["school_a"]) and "school" in view["tiers"]
+
+
+async def test_a_regional_office_sees_that_a_request_it_raised_for_no_school_is_at_none(world):
+    family = _family()
+    body = complete_request(world, None)
+    body["student"] |= {"family_name": family, "not_enrolled": True}
+    referral = await make_request(world, "draft", creator="regional_staff", body=body)
+    assert _at_no_school((await _view(world, "regional_staff", referral["id"])).json())
+    assert all(_at_no_school(v) for v in await _list(world, "regional_staff", family))

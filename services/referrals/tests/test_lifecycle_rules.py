@@ -84,3 +84,25 @@ def test_a_non_enrolment_request_needs_neither_nsn_nor_school():
         "whanau": [{"name": "C"}],
     }
     assert missing_for_submit(details, school_id=None, primary_contact_id="someone") == []
+
+
+def test_a_school_enrol_set_is_not_missing_even_when_it_is_none():
+    """ENROL's answer is the student's school: a creator who is not told that it is none
+    must not learn it from what submit says is missing."""
+    details = {
+        "student": {
+            "nsn": "123456789",
+            "given_name": "A",
+            "family_name": "B",
+            "date_of_birth": "2014-01-01",
+        },
+        "reason_category": "chronic_absence",
+        "reason_text": "Away.",
+        "actions_taken": "Called.",
+        "whanau": [{"name": "C"}],
+    }
+    assert missing_for_submit(details, school_id=None, primary_contact_id="x") == ["school_id"]
+    assert (
+        missing_for_submit(details, school_id=None, primary_contact_id="x", school_from_enrol=True)
+        == []
+    )

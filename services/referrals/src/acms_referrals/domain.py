@@ -85,9 +85,15 @@ def _blank(value: Any) -> bool:
 
 
 def missing_for_submit(
-    details: Mapping[str, Any], *, school_id: Any, primary_contact_id: Any
+    details: Mapping[str, Any],
+    *,
+    school_id: Any,
+    primary_contact_id: Any,
+    school_from_enrol: bool = False,
 ) -> list[str]:
-    """Names of the fields a request must have before it can be submitted."""
+    """Names of the fields a request must have before it can be submitted. A school set by
+    ENROL, none included (enrolled nowhere), is the student's school as known: it is not
+    missing, and whether it is none is not the creator's to learn from a refusal."""
     student = details.get("student") or {}
     not_enrolled = bool(student.get("not_enrolled"))
     required: dict[str, Any] = {
@@ -104,5 +110,6 @@ def missing_for_submit(
         # A student enrolled somewhere has an NSN and a school; a non-enrolment request
         # may lack both.
         required["student.nsn"] = student.get("nsn")
-        required["school_id"] = school_id
+        if not school_from_enrol:
+            required["school_id"] = school_id
     return sorted(name for name, value in required.items() if _blank(value))

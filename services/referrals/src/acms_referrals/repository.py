@@ -16,7 +16,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from acms_referrals.tables import enrolments, referral_transitions, referrals
+from acms_referrals.tables import enrolments, organisations, referral_transitions, referrals
 
 # Every attribute the referral policy's view rules (view, view_school) can mention, mapped
 # to a column.
@@ -24,6 +24,8 @@ REFERRAL_POLICY_COLUMNS: dict[str, Any] = {
     "request.resource.id": referrals.c.id,
     "request.resource.attr.status": referrals.c.status,
     "request.resource.attr.school_id": referrals.c.school_id,
+    "request.resource.attr.school_region": referrals.c.school_region,
+    "request.resource.attr.school_from_enrol": referrals.c.school_from_enrol,
     "request.resource.attr.created_by": referrals.c.created_by,
     "request.resource.attr.creator_org_id": referrals.c.creator_org_id,
     "request.resource.attr.provider_id": referrals.c.provider_id,
@@ -147,11 +149,30 @@ async def lock_requests_elsewhere(
 async def move_to_school(
     session: AsyncSession, referral_ids: list[UUID], school_id: UUID | None, at: datetime
 ) -> None:
-    """A new version, so that anyone editing on an older read gets 409 and reloads."""
+    """ENROL's school, with its region as the organisations projection knows it (none for
+    a school it does not know: then the school is in no region), marked as ENROL's. A new
+    version, so that anyone editing on an older read gets 409 and reloads."""
     await session.execute(
         referrals.update()
         .where(referrals.c.id.in_(referral_ids))
-        .values(school_id=school_id, version=referrals.c.version + 1, updated_at=at)
+        .values(
+            school_id=school_id,
+            school_region=_region_of_school(school_id),
+            school_from_enrol=True,
+            version=referrals.c.version + 1,
+            updated_at=at,
+        )
+    )
+
+
+def _region_of_school(school_id: UUID | None) -> Any:
+    if school_id is None:
+        return None
+    orgs = organisations.table
+    return (
+        select(orgs.c.region)
+        .where(orgs.c.id == school_id, orgs.c.org_type == "school")
+        .scalar_subquery()
     )
 
 

@@ -34,6 +34,12 @@ referrals = Table(
     Column("nsn", String(10)),
     Column("student_name", String(201), nullable=False),
     Column("school_id", Uuid),
+    # The region of that school as the organisations projection knew it when the school
+    # was set (null: no school, or a school the projection does not know).
+    Column("school_region", String(100)),
+    # Whether ENROL set the current school (true) or the creator named it (false): a
+    # request at no school is a non-enrolment request only when its creator said so.
+    Column("school_from_enrol", Boolean, nullable=False, server_default="false"),
     Column("created_by", String(64), nullable=False),
     Column("creator_org_id", Uuid, nullable=False),
     Column("primary_contact_id", Uuid),

@@ -62,9 +62,11 @@ def _text(value: object) -> str:
 
 def referral_resource(row: Row[Any], **extra: str) -> PolicyResource:
     """A stored request as the policy sees it (the columns the plan maps, nothing else)."""
-    attr = {
+    attr: dict[str, Any] = {
         "status": row.status,
         "school_id": _text(row.school_id),
+        "school_region": _text(row.school_region),
+        "school_from_enrol": bool(row.school_from_enrol),
         "created_by": row.created_by,
         "creator_org_id": _text(row.creator_org_id),
         "provider_id": _text(row.provider_id),

@@ -32,7 +32,8 @@ async def _school_region(ctx: Context, school_id: UUID | None) -> str | None:
     return school.region
 
 
-async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) -> None:
+async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) -> str | None:
+    """Whether the actor may make a request for `school_id`; the school's region."""
     region = await _school_region(ctx, school_id)
     attr: dict[str, Any] = {"status": Status.DRAFT.value, "school_id": str(school_id or "")}
     if region is not None:
@@ -41,6 +42,7 @@ async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) 
     if not await ctx.policy.is_allowed(actor.policy_principal, resource, "create"):
         await ctx.record_denial(actor, resource, "create", None)
         raise Forbidden("not allowed to create a request for support for this school")
+    return region
 
 
 async def _primary_contact(
@@ -54,6 +56,11 @@ async def _primary_contact(
     if member is None or member.disabled or member.organisation_id != school:
         raise Invalid("primary_contact_id", "not an active staff member of the student's school")
     return member.account_id
+
+
+def _named_by_creator(region: str | None) -> dict[str, Any]:
+    """The columns of a school the creator names: its region, and not ENROL's."""
+    return {"school_region": region, "school_from_enrol": False}
 
 
 def _columns(content: RequestContent) -> dict[str, Any]:
@@ -70,7 +77,7 @@ def _columns(content: RequestContent) -> dict[str, Any]:
 
 
 async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> dict[str, Any]:
-    await _authorise_create(ctx, actor, content.school_id)
+    region = await _authorise_create(ctx, actor, content.school_id)
     if actor.org_id is None:
         raise Forbidden("your account belongs to no organisation")
     at = datetime.now(UTC)
@@ -89,6 +96,7 @@ async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> d
         "created_at": at,
         "updated_at": at,
         **_columns(content),
+        **_named_by_creator(region),
     }
     row = await repository.insert(ctx.session, values)
     await transitions.record(ctx, actor, row, "draft", None, at, {})
@@ -108,9 +116,11 @@ async def edit_draft(
     view_school = TIER_ACTIONS["school"]
     decision = await ctx.authorise(actor, row, "edit", also=[view_school])
     content = RequestContent.model_validate(command.model_dump(exclude={"version"}))
+    school: dict[str, Any] = {}
     if decision.allows(view_school):
         if content.school_id != row.school_id:
-            await _authorise_create(ctx, actor, content.school_id)  # moving it is creating anew
+            # Moving it is creating anew; the school is then the creator's, not ENROL's.
+            school = _named_by_creator(await _authorise_create(ctx, actor, content.school_id))
         contact_org = content.school_id or row.creator_org_id
     else:
         # ENROL moved the student to a school the creator is not told: the draft stays
@@ -118,7 +128,7 @@ async def edit_draft(
         # the creator's organisation, so that no answer depends on that school.
         content = content.model_copy(update={"school_id": row.school_id})
         contact_org = row.creator_org_id
-    changes = _columns(content)
+    changes = _columns(content) | school
     changes["primary_contact_id"] = await _primary_contact(ctx, actor, content, contact_org)
     if content.student.nsn:
         changes["student_key"] = student_key_for_nsn(content.student.nsn)
@@ -133,7 +143,10 @@ async def submit(
     await ctx.authorise(actor, row, "submit")
     if row.status == Status.DRAFT.value:
         missing = missing_for_submit(
-            row.details, school_id=row.school_id, primary_contact_id=row.primary_contact_id
+            row.details,
+            school_id=row.school_id,
+            primary_contact_id=row.primary_contact_id,
+            school_from_enrol=row.school_from_enrol,
         )
         if missing:
             raise Incomplete(missing)

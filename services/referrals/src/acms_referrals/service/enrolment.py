@@ -6,8 +6,9 @@ The former school's leader loses sight of the requests and the new school's lead
 it (the policy's school rule compares the request's `school_id`). A student enrolled
 nowhere leaves `school_id` empty: no school's leader sees the request, while its creator,
 their school's office support, Central Investigation and the provider still do. The
-creator and their school keep the request but are not told the new school (the policy's
-`view_school`, applied in `views.py`).
+creator and their school keep the request but are not told the new school, nor that there
+is none (the policy's `view_school`, applied in `views.py`): the request records that
+ENROL set its school (`school_from_enrol`) and the region of that school.
 
 [decision] A request drafted *after* a change keeps the school its creator named until
 ENROL reports the student's next change: a school often raises a request for a student
