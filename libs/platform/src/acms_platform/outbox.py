@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from sqlalchemy import Text, bindparam, cast, func, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -179,16 +181,7 @@ class OutboxRelay:
         rows = await raw.fetch(_SELECT_BATCH, self.batch_size)
         if not rows:
             return 0
-        deliveries = [
-            await producer.send(
-                topic,
-                value=envelope.encode(),
-                key=key.encode(),
-                headers=_headers(event_type, trace_context),
-            )
-            for _id, topic, key, envelope, event_type, trace_context in rows
-        ]
-        await asyncio.gather(*deliveries)
+        await asyncio.gather(*await _send_in_batches(producer, rows))
         await raw.execute(_DELETE_SENT, [row[0] for row in rows])
         self.published += len(rows)
         self._deleted_since_vacuum += len(rows)
@@ -211,6 +204,45 @@ class OutboxRelay:
             log.warning("outbox vacuum failed: %s", error)
 
 
+async def _send_in_batches(
+    producer: AIOKafkaProducer, rows: list[asyncpg.Record]
+) -> list[asyncio.Future[object]]:
+    """Hands `rows` to the producer as one record batch per partition, in id order within
+    each, and returns their deliveries. Partitions are chosen as `producer.send` would
+    (the default partitioner over the key), without its per-message round of metadata
+    checks; a batch that fills up is sent and another started (a record larger than a
+    batch goes alone)."""
+    deliveries = []
+    partitions: dict[str, list[int]] = {}
+    chosen: dict[tuple[str, str], int] = {}
+    open_batches: dict[tuple[str, int], BatchBuilder] = {}
+    for _id, topic, key, envelope, event_type, trace_context in rows:
+        if topic not in partitions:
+            partitions[topic] = sorted(await producer.partitions_for(topic))
+        key_bytes = key.encode()
+        partition = chosen.get((topic, key))
+        if partition is None:
+            every = partitions[topic]
+            partition = chosen[topic, key] = _PARTITIONER(key_bytes, every, every)
+        record = {
+            "timestamp": None,
+            "key": key_bytes,
+            "value": envelope.encode(),
+            "headers": _headers(event_type, trace_context),
+        }
+        batch = open_batches.get((topic, partition))
+        if batch is not None and batch.append(**record) is None:
+            deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = None
+        if batch is None:
+            batch = open_batches[topic, partition] = producer.create_batch()
+            batch.append(**record)
+    for (topic, partition), batch in open_batches.items():
+        deliveries.append(await producer.send_batch(batch, topic, partition=partition))
+    return deliveries
+
+
+_PARTITIONER = DefaultPartitioner()
 _TRY_LOCK = text("select pg_try_advisory_lock(:k)")
 
 # The envelope arrives as JSON text (pydantic's serialiser) and PostgreSQL parses it once.
