@@ -1,0 +1,121 @@
+"""Tests every service that keeps identity's organisations owes, on real PostgreSQL and
+Kafka: ready with its migrations at head; organisations projected from Kafka once per
+event; served to signed-in callers only. A service's tests subclass `ProjectionServiceTests`
+with a `service` fixture answering its in-process client (the plugin's `start_service`)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+import httpx
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import select, text
+
+from acms_contracts import EventEnvelope, topics
+from acms_contracts.identity import OrganisationRegistered, OrganisationRenamed
+from acms_contracts.vocabulary import OrgType
+from acms_platform.migrations import alembic_config
+from acms_platform.platform_tables import inbox
+from acms_platform.testing.tokens import TestSigner
+
+
+async def publish_then_get(
+    client: httpx.AsyncClient, headers: dict[str, str], *envelopes: EventEnvelope
+) -> dict:
+    """Publish as identity does, all on one partition (the first event's key); then the
+    last event's organisation as served once that event is applied, less its updated_at."""
+    for envelope in envelopes:
+        value, key = envelope.model_dump_json().encode(), envelopes[0].key.encode()
+        await client.app.state.runtime.broker.publish(value, topics.IDENTITY_ORGANISATIONS, key=key)
+    last = envelopes[-1]
+    async with asyncio.timeout(30):
+        while True:
+            got = await client.get(f"/organisations/{last.key}", headers=headers)
+            assert got.status_code in (200, 404), got.text
+            served = got.json() if got.status_code == 200 else {}
+            if served and datetime.fromisoformat(served.pop("updated_at")) == last.occurred_at:
+                return served
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+class ProjectionServiceTests:
+    @pytest.fixture
+    def service(self) -> httpx.AsyncClient:
+        raise NotImplementedError("a subclass provides the service's client")
+
+    @pytest.fixture
+    def signed_in(self, service) -> dict[str, str]:
+        signer = TestSigner()
+        signer.trusted_by(service.app)
+        return {"authorization": f"Bearer {signer.token(uuid.uuid4(), uuid.uuid4(), [])}"}
+
+    async def test_started_ready_with_migrations_at_head(self, service):
+        assert (await service.get("/healthz")).status_code == 200
+        assert (await service.get("/readyz")).json() == {"status": "ready"}
+        root = service.app.state.runtime.definition.root
+        head = ScriptDirectory.from_config(alembic_config(root, "")).get_current_head()
+        async with service.app.state.runtime.database.transaction() as session:
+            versions = await session.scalar(
+                text("select array_agg(version_num) from alembic_version")
+            )
+        assert versions == [head]
+
+    async def test_organisations_from_kafka_are_projected_once_and_served(self, service, signed_in):
+        school, isp = uuid.uuid4(), uuid.uuid4()
+        registered, renamed, isp_registered = (
+            EventEnvelope.wrap(event, producer="identity")
+            for event in (
+                OrganisationRegistered(
+                    organisation_id=school, org_type=OrgType.SCHOOL, name="Before", region="Otago"
+                ),
+                OrganisationRenamed(organisation_id=school, name="After"),
+                OrganisationRegistered(
+                    organisation_id=isp, org_type=OrgType.ISP, name="ISP", parent_school_id=school
+                ),
+            )
+        )
+        got = await publish_then_get(service, signed_in, registered, renamed)
+        assert got == {
+            "id": str(school),
+            "org_type": "school",
+            "name": "After",
+            "region": "Otago",
+            "parent_school_id": None,
+        }
+        # The registration comes again, in a later batch, and the ISP after it: only the
+        # inbox keeps the copy from undoing the rename.
+        got = await publish_then_get(service, signed_in, registered, isp_registered)
+        assert got == {
+            "id": str(isp),
+            "org_type": "isp",
+            "name": "ISP",
+            "region": None,
+            "parent_school_id": str(school),
+        }
+        got = (await service.get(f"/organisations/{school}", headers=signed_in)).json()
+        assert got["name"] == "After"
+        consumer = service.app.state.runtime.definition.handlers.consumer
+        async with service.app.state.runtime.database.transaction() as session:
+            marked = select(inbox.c.consumer).where(inbox.c.event_id == registered.event_id)
+            assert (await session.scalars(marked)).all() == [consumer]
+
+    @pytest.mark.parametrize(
+        "token",
+        [None, "not-a-token", TestSigner().token(uuid.uuid4(), uuid.uuid4(), [])],
+        ids=["no token", "malformed token", "untrusted key"],
+    )
+    @pytest.mark.usefixtures("signed_in")  # the service trusts a test key, not that one
+    async def test_get_organisation_refuses_callers_not_signed_in(self, service, token):
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        response = await service.get(f"/organisations/{uuid.uuid4()}", headers=headers)
+        assert response.status_code == 401, response.text
+
+    async def test_an_unknown_organisation_is_404_naming_it(self, service, signed_in):
+        unknown = uuid.uuid4()
+        response = await service.get(f"/organisations/{unknown}", headers=signed_in)
+        assert response.status_code == 404, response.text
+        assert str(unknown) in response.json()["detail"]
