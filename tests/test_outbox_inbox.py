@@ -203,7 +203,8 @@ async def test_inbox_markers_past_retention_are_forgotten(start_service, probe_o
             ],
         )
     async with runtime.database.transaction() as session:
-        assert await inbox.prune(session, timedelta(days=30)) >= 1
+        # The service's own pruning task may have come by first: what is left is the test.
+        await inbox.prune(session, timedelta(days=30))
         left = set(
             (
                 await session.execute(
