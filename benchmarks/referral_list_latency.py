@@ -45,7 +45,7 @@ from sqlalchemy import func, select, text, true
 
 from acms_contracts.vocabulary import OrgType, Role
 from acms_platform.database import Database
-from acms_platform.policy import PolicyClient, plan_filter
+from acms_platform.policy import PolicyClient
 from acms_platform.settings import SERVICE_PORTS, Settings, load_settings
 from acms_platform.testing.infra import port_open
 from acms_platform.testing.plugin import create_database
@@ -405,7 +405,12 @@ async def case_calls(
 ) -> dict[str, Call]:
     """One call of each path for this list: the statements as the service builds them,
     and the API with a fresh token (access tokens live 5 minutes)."""
-    from acms_referrals.repository import REFERRAL_POLICY_COLUMNS, ListFilters, readable_statement
+    from acms_referrals.repository import (
+        ListFilters,
+        page_statement,
+        readable_condition,
+        readable_statement,
+    )
     from acms_referrals.service.context import Actor
     from acms_referrals.tables import organisations as projection
     from acms_referrals.tables import referrals
@@ -418,11 +423,11 @@ async def case_calls(
     principal = Principal(str(account), organisation, (case.role,))
     actor = Actor(principal, account, organisation, org.org_type, region=org.region)
     plan = await pdp.plan(actor.policy_principal, "referral", "view")
-    readable = plan_filter(plan, referrals, REFERRAL_POLICY_COLUMNS)
+    readable = readable_condition(plan)
     filters = ListFilters(status=case.params.get("status"), limit=50)
     scope = referrals.c.school_id if case.kind == "school" else referrals.c.provider_id
     bare = readable_statement(true(), filters).where(scope == organisation).limit(50)
-    authorised = readable_statement(readable, filters).limit(50)
+    authorised = page_statement(readable, filters)  # what the service runs
     query = {"limit": "50", **case.params}
 
     def sql(statement: Any) -> Call:

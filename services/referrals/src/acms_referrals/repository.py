@@ -10,11 +10,12 @@ from uuid import UUID
 from cerbos.sdk.model import PlanResourcesResponse
 from cerbos_sqlalchemy.query import OPERATOR_FNS as _DEFAULT_OPERATORS
 from cerbos_sqlalchemy.query import get_query
-from sqlalchemy import Select, Uuid, or_, select, true
+from sqlalchemy import Select, Uuid, or_, select, true, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
 
 from acms_referrals.tables import enrolments, organisations, referral_transitions, referrals
 
@@ -207,8 +208,43 @@ def readable_statement(readable: ColumnElement[bool], filters: ListFilters) -> S
     return statement.order_by(referrals.c.created_at.desc(), referrals.c.id.desc())
 
 
+def page_statement(readable: ColumnElement[bool], filters: ListFilters) -> Select[Any]:
+    """One page of `readable_statement`. A plan that is a disjunction (a school leader:
+    requests at their school, or made by them) is read branch by branch, each in index
+    order up to the page's end, and the page is taken from the union of their ids: as one
+    condition PostgreSQL gathers every matching row of every branch and sorts them all."""
+    branches = _disjuncts(readable)
+    if len(branches) < 2:
+        return readable_statement(readable, filters).limit(filters.limit).offset(filters.offset)
+    end = filters.offset + filters.limit
+    candidates = union(
+        *(
+            select(branch_page.c.id)
+            for branch_page in (
+                readable_statement(branch, filters)
+                .with_only_columns(referrals.c.id, referrals.c.created_at)
+                .limit(end)
+                .subquery()
+                for branch in branches
+            )
+        )
+    )
+    return (
+        select(referrals)
+        .where(referrals.c.id.in_(candidates))
+        .order_by(referrals.c.created_at.desc(), referrals.c.id.desc())
+        .limit(filters.limit)
+        .offset(filters.offset)
+    )
+
+
+def _disjuncts(condition: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    if isinstance(condition, BooleanClauseList) and condition.operator is operators.or_:
+        return list(condition.clauses)
+    return [condition]
+
+
 async def readable(
     session: AsyncSession, readable: ColumnElement[bool], filters: ListFilters
 ) -> list[Row[Any]]:
-    statement = readable_statement(readable, filters).limit(filters.limit).offset(filters.offset)
-    return list((await session.execute(statement)).all())
+    return list((await session.execute(page_statement(readable, filters))).all())

@@ -51,11 +51,13 @@ referrals = Table(
     Column("details", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_referrals_school_id", "school_id"),
-    Index("ix_referrals_creator_org_id", "creator_org_id"),
-    Index("ix_referrals_created_by", "created_by"),
-    Index("ix_referrals_provider_id", "provider_id"),
-    Index("ix_referrals_assignee_id", "assignee_id"),
+    # Each column a view rule of the policy compares, with the list's order: a list reads
+    # every branch of its plan newest first in index order (`repository.page_statement`).
+    Index("ix_referrals_school_created", "school_id", "created_at", "id"),
+    Index("ix_referrals_creator_org_created", "creator_org_id", "created_at", "id"),
+    Index("ix_referrals_created_by_created", "created_by", "created_at", "id"),
+    Index("ix_referrals_provider_created", "provider_id", "created_at", "id"),
+    Index("ix_referrals_assignee_created", "assignee_id", "created_at", "id"),
     Index("ix_referrals_status_created", "status", "created_at", "id"),
     Index("ix_referrals_created_at_id", "created_at", "id"),
     Index("ix_referrals_student_key", "student_key"),
