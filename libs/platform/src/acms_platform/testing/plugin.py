@@ -2,12 +2,16 @@
 
 Infrastructure is started once per test session through the provider in `infra.py`.
 Each test session gets its own databases (`test_<run>_<service>`) and consumer groups,
-so tests never touch the demo stack's data.
+so tests never touch the demo stack's data. The session drops its databases at the end
+(`ACMS_KEEP_TEST_DATABASES=1` keeps them, to look into a failure).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 
@@ -27,6 +31,11 @@ def infrastructure():
     provider = provider_from_environment()
     provider.start(["postgres", "kafka", "cerbos"])
     yield provider
+    if os.environ.get("ACMS_KEEP_TEST_DATABASES") != "1":
+        try:
+            asyncio.run(drop_run_databases(settings_for_test("cleanup", provider)))
+        except (OSError, asyncpg.PostgresError) as error:  # tidiness, not a test result
+            warnings.warn(f"test databases of run {RUN_ID} left behind: {error!r}", stacklevel=1)
     provider.stop()
 
 
@@ -53,13 +62,7 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
 
 
 async def create_database(settings: Settings) -> None:
-    connection = await asyncpg.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        database="postgres",
-    )
+    connection = await _admin_connection(settings)
     try:
         name = settings.database_name
         exists = await connection.fetchval("select 1 from pg_database where datname = $1", name)
@@ -67,6 +70,30 @@ async def create_database(settings: Settings) -> None:
             await connection.execute(f'create database "{name}"')
     finally:
         await connection.close()
+
+
+async def drop_run_databases(settings: Settings) -> list[str]:
+    """Drops this session's databases (`test_<run>_*`), leaving other sessions' alone."""
+    connection = await _admin_connection(settings)
+    try:
+        names = await connection.fetch(
+            "select datname from pg_database where datname like $1", f"test\\_{RUN_ID}\\_%"
+        )
+        for (name,) in names:
+            await connection.execute(f'drop database if exists "{name}" with (force)')
+        return [name for (name,) in names]
+    finally:
+        await connection.close()
+
+
+async def _admin_connection(settings: Settings) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password,
+        database="postgres",
+    )
 
 
 ServiceFactory = Callable[..., Awaitable[httpx.AsyncClient]]
