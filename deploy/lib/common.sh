@@ -109,6 +109,21 @@ ensure_apt() {
   [ -x "$bin" ] || { echo "$pkg: installed but $bin still missing" >&2; return 1; }
 }
 
+# ensure_secret NAME -> prints the local secret NAME, created at first use: 32 random bytes,
+# base64url, mode 0600 under $RUN_DIR/secrets (git-ignored, never committed). Every launcher
+# that needs a credential (student key, Kafka and PostgreSQL passwords...) takes it from here,
+# so one machine keeps one value across restarts. Production supplies these from its secret
+# store instead (deploy/compose, deploy/k8s).
+ensure_secret() {
+  local dir="$RUN_DIR/secrets" f="$RUN_DIR/secrets/$1"
+  [[ $1 =~ ^[a-z][a-z0-9_]*$ ]] || { echo "ensure_secret: bad name $1" >&2; return 1; }
+  if [ ! -s "$f" ]; then
+    mkdir -p "$dir"; chmod 700 "$dir"
+    (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_' >"$f.tmp" && mv "$f.tmp" "$f")
+  fi
+  cat "$f"
+}
+
 # show_log_tail FILE [LINES]
 show_log_tail() {
   echo "---- last ${2:-40} lines of $1 ----" >&2
