@@ -33,7 +33,7 @@ from acms_contracts.platform import BenchmarkProbeEmitted as ProbeEmitted
 from acms_platform.messaging import ensure_topics
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings
-from acms_platform.testing.plugin import create_database
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET, create_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "probe"))
 import probe_service
@@ -48,6 +48,7 @@ def bench_settings() -> Settings:
         consumer_group="bench-probe",
         outbox_idle_poll_seconds=0.5,
         log_level="WARNING",
+        student_key_secret=TEST_STUDENT_KEY_SECRET,
     )
 
 

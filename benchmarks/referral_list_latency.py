@@ -48,7 +48,7 @@ from acms_platform.database import Database
 from acms_platform.policy import PolicyClient
 from acms_platform.settings import SERVICE_PORTS, Settings, load_settings
 from acms_platform.testing.infra import port_open
-from acms_platform.testing.plugin import create_database
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET, create_database
 from acms_platform.testing.processes import ServiceProcess
 from acms_platform.tokens import Principal
 
@@ -109,6 +109,7 @@ def bench_settings(service: str, cerbos_url: str, **overrides: Any) -> Settings:
         database_name=f"acms_{service}_bench",
         consumer_group=f"acms-{service}-bench",
         cerbos_url=cerbos_url,
+        student_key_secret=TEST_STUDENT_KEY_SECRET,
         **overrides,
     )
 

@@ -43,7 +43,8 @@ stop_one() {
 }
 
 case $action in
-  start) for s in "${services[@]}"; do start_one "$s"; done
+  start) export_service_secrets
+         for s in "${services[@]}"; do start_one "$s"; done
          for s in "${services[@]}"; do wait_ready "$s"; done ;;
   stop) for s in "${services[@]}"; do stop_one "$s"; done ;;
   status) rc=0; for s in "${services[@]}"; do

@@ -55,6 +55,28 @@ def test_a_bad_setting_stops_the_service_at_once_naming_it():
     assert "ACMS_KAFKA_PARTITIONS" in result.stderr
 
 
+def test_a_service_without_the_student_key_secret_refuses_to_start_naming_it():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "acms_referrals.app:create",
+            "--port",
+            "8195",
+        ],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "ACMS_PG_PASSWORD": "a-password-not-to-echo"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ACMS_STUDENT_KEY_SECRET: required, not set" in result.stderr
+    assert "a-password-not-to-echo" not in result.stderr
+
+
 def test_sigterm_stops_a_ready_service_cleanly(infrastructure):
     settings = settings_for_test("retention", infrastructure, port=8198)
     asyncio.run(create_database(settings))

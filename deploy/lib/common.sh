@@ -124,6 +124,13 @@ ensure_secret() {
   cat "$f"
 }
 
+# export_service_secrets: the secrets every service process needs, from the environment
+# when the operator set them, else the local ones under $RUN_DIR/secrets (made at first use).
+export_service_secrets() {
+  ACMS_STUDENT_KEY_SECRET=${ACMS_STUDENT_KEY_SECRET:-$(ensure_secret student_key)}
+  export ACMS_STUDENT_KEY_SECRET
+}
+
 # show_log_tail FILE [LINES]
 show_log_tail() {
   echo "---- last ${2:-40} lines of $1 ----" >&2

@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from acms_contracts import EventEnvelope, UnknownEventType, parse_envelope
 from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_contracts.identity import OrganisationRegistered
-from acms_contracts.referrals import student_key_for_nsn
 from acms_contracts.schemas import SCHEMA_DIR, breaking_changes, current_schemas
+from acms_contracts.student_keys import student_key_for_nsn
 from acms_contracts.vocabulary import OrgType
 
 
@@ -73,15 +73,18 @@ def test_adding_an_optional_field_is_compatible():
     assert breaking_changes(BASE, new) == []
 
 
+SECRET = "contracts-test-secret-NOT-SECRET-0123456789"
+
+
 def test_enrolment_change_is_keyed_by_the_student_and_carries_no_nsn():
     event = StudentEnrolmentChanged(
-        subject_student_key=student_key_for_nsn("123456789"),
+        subject_student_key=student_key_for_nsn("123456789", SECRET),
         school_id=None,
         effective_on=date(2026, 3, 2),
         as_of=datetime(2026, 3, 2, 9, tzinfo=UTC),
     )
     envelope = EventEnvelope.wrap(event, producer="integrations")
-    assert envelope.key == envelope.student_key == student_key_for_nsn("123456789")
+    assert envelope.key == envelope.student_key == student_key_for_nsn("123456789", SECRET)
     assert parse_envelope(envelope.model_dump_json()).event() == event
     assert "123456789" not in envelope.model_dump_json()
 

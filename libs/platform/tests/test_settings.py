@@ -1,15 +1,49 @@
 import pytest
 
+from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.settings import load_settings
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
 
 
-def test_a_bad_setting_stops_at_once_naming_the_setting(monkeypatch):
+@pytest.fixture
+def secret(monkeypatch):
+    monkeypatch.setenv("ACMS_STUDENT_KEY_SECRET", TEST_STUDENT_KEY_SECRET)
+
+
+def test_a_bad_setting_stops_at_once_naming_the_setting(monkeypatch, secret):
     monkeypatch.setenv("ACMS_PG_PORT", "not-a-port")
     with pytest.raises(SystemExit) as stopped:
         load_settings("cases")
     assert "ACMS_PG_PORT" in str(stopped.value)
 
 
-def test_database_defaults_to_one_per_service():
+def test_database_defaults_to_one_per_service(secret):
     assert load_settings("cases").database_url.endswith("/acms_cases")
     assert load_settings("cases").group_id == "acms-cases"
+
+
+def test_without_the_student_key_secret_a_service_stops_naming_it(monkeypatch):
+    monkeypatch.delenv("ACMS_STUDENT_KEY_SECRET", raising=False)
+    monkeypatch.setenv("ACMS_PG_PASSWORD", "pg-password-in-the-environment")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("referrals")
+    message = str(stopped.value)
+    assert "ACMS_STUDENT_KEY_SECRET: required, not set" in message
+    assert "pg-password-in-the-environment" not in message  # the input is not echoed
+
+
+def test_a_short_student_key_secret_is_refused_without_echoing_it(monkeypatch):
+    monkeypatch.setenv("ACMS_STUDENT_KEY_SECRET", "short-secret-value")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("referrals")
+    assert "ACMS_STUDENT_KEY_SECRET" in str(stopped.value)
+    assert "short-secret-value" not in str(stopped.value)
+
+
+def test_the_secret_is_not_shown_and_keys_come_from_it(secret):
+    settings = load_settings("integrations")
+    assert TEST_STUDENT_KEY_SECRET not in repr(settings)
+    assert TEST_STUDENT_KEY_SECRET not in settings.model_dump_json()
+    assert settings.student_key("123456789") == student_key_for_nsn(
+        "123456789", TEST_STUDENT_KEY_SECRET
+    )

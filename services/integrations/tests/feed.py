@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from acms_contracts.referrals import student_key_for_nsn
 from acms_integrations.tables import enrolments
+from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
 
 from .conftest import World
 

@@ -4,8 +4,8 @@ keyed by the student; repeats and out-of-order rows change nothing."""
 import pytest
 
 from acms_contracts import topics
-from acms_contracts.referrals import student_key_for_nsn
 from acms_platform.testing.kafka import published
+from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
 
 from .feed import T0, change, new_nsn, post, recorded
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.enrolments import StudentEnrolmentChanged
-from acms_contracts.referrals import student_key_for_nsn
 from acms_contracts.vocabulary import OrgType, Role
 from acms_platform.platform_tables import inbox
+from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
 from acms_referrals.tables import referral_transitions
 
 from .requests import complete_request, make_request, new_nsn

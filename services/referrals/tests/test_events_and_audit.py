@@ -4,8 +4,8 @@ audited with the tiers it returned, and every refusal too."""
 import pytest
 
 from acms_contracts import topics
-from acms_contracts.referrals import student_key_for_nsn
 from acms_platform.testing.kafka import published
+from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
 
 from .requests import complete_request, make_request
 

@@ -1,5 +1,5 @@
 """Events published by the integrations service from the ENROL feed: which school a
-student is enrolled at now. Keyed by the stable student key (`student_key_for_nsn`), so
+student is enrolled at now. Keyed by the student key (`student_keys.student_key_for_nsn`), so
 that a student's enrolment changes stay in order with their requests and cases.
 
 The NSN itself does not travel: every consumer matches the student by key.

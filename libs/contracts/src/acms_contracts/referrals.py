@@ -4,25 +4,12 @@ student's requests, and the cases opened from them, stay in order."""
 
 from datetime import datetime
 from typing import ClassVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field
 
 from acms_contracts import topics
 from acms_contracts.envelope import Event
-
-# uuid5 namespace of student keys derived from an NSN: every service derives the same key
-# for the same student without putting the NSN itself in Kafka keys.
-STUDENT_KEY_NAMESPACE = UUID("6d0b7c1e-5a8f-4c1a-9f64-2f3c2b6f5a10")
-
-# A National Student Number as every service accepts it: 9 or 10 digits [decision: leading
-# zeros kept as written, so "0123456789" and "123456789" are different students].
-NSN_PATTERN = r"^[0-9]{9,10}$"
-
-
-def student_key_for_nsn(nsn: str) -> str:
-    """The stable student key of the student with this National Student Number."""
-    return str(uuid5(STUDENT_KEY_NAMESPACE, f"nsn:{nsn}"))
 
 
 class _ReferralEvent(Event):

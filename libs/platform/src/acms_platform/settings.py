@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 from typing import Literal
 
-from pydantic import Field, ValidationError, computed_field
+from pydantic import Field, SecretStr, ValidationError, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from acms_contracts.student_keys import student_key_for_nsn
 
 SERVICE_PORTS = {
     "identity": 8101,
@@ -19,8 +21,8 @@ SERVICE_PORTS = {
 
 
 class Settings(BaseSettings):
-    """Shared plumbing settings. A service passes its own name; everything else has a
-    development default that matches the launchers in deploy/."""
+    """Shared plumbing settings. A service passes its own name; everything else but the
+    student-key secret has a development default that matches the launchers in deploy/."""
 
     model_config = SettingsConfigDict(env_prefix="ACMS_", extra="ignore")
 
@@ -54,6 +56,16 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # The key of the student pseudonym (`acms_contracts.student_keys`): required, no
+    # default, the same in every service of a deployment. Anyone holding it can compute
+    # the key of any NSN, so it is as sensitive as the data. Changing it means re-keying
+    # (README, "Student keys").
+    student_key_secret: SecretStr = Field(min_length=32)
+
+    def student_key(self, nsn: str) -> str:
+        """The student key of this NSN under this deployment's secret."""
+        return student_key_for_nsn(nsn, self.student_key_secret.get_secret_value())
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def database_url(self) -> str:
@@ -72,6 +84,9 @@ class Settings(BaseSettings):
         return self.port or SERVICE_PORTS.get(self.service_name, 8000)
 
 
+SECRET_SETTINGS = frozenset({"student_key_secret"})
+
+
 def load_settings(service_name: str, **overrides: object) -> Settings:
     """Read settings; a bad value stops the process at once naming the setting."""
     try:
@@ -80,7 +95,12 @@ def load_settings(service_name: str, **overrides: object) -> Settings:
         lines = []
         for e in error.errors():
             name = "ACMS_" + "_".join(str(p) for p in e["loc"]).upper()
-            lines.append(f"{name}: {e['msg']} (got {e.get('input')!r})")
+            if e["type"] == "missing":
+                lines.append(f"{name}: required, not set")
+            elif e["loc"] and e["loc"][0] in SECRET_SETTINGS:
+                lines.append(f"{name}: {e['msg']}")  # never the value
+            else:
+                lines.append(f"{name}: {e['msg']} (got {e.get('input')!r})")
         raise SystemExit(f"{service_name}: invalid settings:\n  " + "\n  ".join(lines)) from None
 
 

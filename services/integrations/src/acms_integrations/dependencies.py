@@ -20,7 +20,13 @@ from acms_platform.tokens import Principal
 def get_context(
     session: DbSession, outbox: ServiceOutbox, policy: Policy, runtime: ServiceRuntime
 ) -> Context:
-    return Context(session=session, outbox=outbox, policy=policy, database=runtime.database)
+    return Context(
+        session=session,
+        outbox=outbox,
+        policy=policy,
+        database=runtime.database,
+        student_key=runtime.settings.student_key,
+    )
 
 
 IntegrationsContext = Annotated[Context, Depends(get_context)]

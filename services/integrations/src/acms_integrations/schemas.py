@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from acms_contracts.referrals import NSN_PATTERN
+from acms_contracts.student_keys import NSN_PATTERN
 
 MAX_CHANGES_PER_BATCH = 500
 # ENROL's clock may run a little ahead of ours; a record from further ahead than this is

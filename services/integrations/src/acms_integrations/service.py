@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts.enrolments import StudentEnrolmentChanged
-from acms_contracts.referrals import student_key_for_nsn
 from acms_integrations import repository
 from acms_integrations.errors import Forbidden, Invalid
 from acms_integrations.schemas import (
@@ -34,6 +34,8 @@ class Context:
     outbox: Outbox
     database: Database
     policy: PolicyClient
+    # The student key of an NSN under this deployment's secret (`Settings.student_key`).
+    student_key: Callable[[str], str]
 
 
 async def authorise_feed(ctx: Context, principal: Principal) -> None:
@@ -93,7 +95,7 @@ async def report_enrolment_changes(ctx: Context, batch: EnrolmentChanges) -> Int
     _refuse_conflicts(changes)
     await _refuse_unknown_schools(ctx, changes)
     now = datetime.now(UTC)
-    keys = [student_key_for_nsn(c.nsn) for c in changes]
+    keys = [ctx.student_key(c.nsn) for c in changes]
     # One student's rows in time order; students in key order, so that two concurrent
     # batches lock the same rows in the same order (no deadlock).
     order = sorted(range(len(changes)), key=lambda i: (keys[i], changes[i].as_of, i))

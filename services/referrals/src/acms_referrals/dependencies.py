@@ -25,7 +25,13 @@ from acms_referrals.tables import organisations
 def get_context(
     session: DbSession, outbox: ServiceOutbox, policy: Policy, runtime: ServiceRuntime
 ) -> Context:
-    return Context(session=session, outbox=outbox, policy=policy, database=runtime.database)
+    return Context(
+        session=session,
+        outbox=outbox,
+        policy=policy,
+        database=runtime.database,
+        student_key=runtime.settings.student_key,
+    )
 
 
 ReferralsContext = Annotated[Context, Depends(get_context)]

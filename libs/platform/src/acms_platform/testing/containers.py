@@ -212,7 +212,7 @@ class TestcontainersInfrastructure:
 
     def _postgres(self, docker_container: Any) -> None:
         # The credentials the tests' Settings will use (ACMS_PG_USER/PASSWORD or defaults).
-        defaults = Settings(service_name="identity")
+        defaults = Settings(service_name="identity", student_key_secret="unused" * 6)
         container = self._run(
             "postgres",
             docker_container(POSTGRES_IMAGE)

@@ -20,10 +20,14 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.settings import Settings
 from acms_platform.testing.infra import provider_from_environment
 
 RUN_ID = uuid.uuid4().hex[:8]
+# The student-key secret of every service a test starts (a fixed, made-up value: tests
+# compute the keys they expect with it). Never a deployment's secret.
+TEST_STUDENT_KEY_SECRET = "test-student-key-secret-NOT-SECRET-0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +48,11 @@ def run_id() -> str:
     return RUN_ID
 
 
+def student_key_for_test(nsn: str) -> str:
+    """The student key the services a test starts derive for this NSN."""
+    return student_key_for_nsn(nsn, TEST_STUDENT_KEY_SECRET)
+
+
 def settings_for_test(service: str, infrastructure, **overrides: object) -> Settings:
     endpoints = infrastructure.endpoints
     values: dict[str, object] = {
@@ -56,6 +65,7 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
         "consumer_group": f"test-{RUN_ID}-{service}",
         "cerbos_url": endpoints.cerbos_url,
         "outbox_idle_poll_seconds": 0.2,
+        "student_key_secret": TEST_STUDENT_KEY_SECRET,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

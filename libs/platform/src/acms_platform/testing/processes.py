@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from acms_platform.settings import Settings
 from acms_platform.testing.infra import REPO_ROOT, port_open
@@ -20,6 +21,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     """The ACMS_* environment that reproduces `settings` in a child process."""
     env = {}
     for name, value in settings.model_dump(exclude={"database_url"}).items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value is not None:
             env[f"ACMS_{name.upper()}"] = str(value)
     return env

@@ -3,7 +3,7 @@ and the one place where a request's visibility and actions are decided."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -82,6 +82,8 @@ class Context:
     outbox: Outbox
     database: Database
     policy: PolicyClient
+    # The student key of an NSN under this deployment's secret (`Settings.student_key`).
+    student_key: Callable[[str], str]
 
     async def authorise(
         self, actor: Actor, row: Row[Any], action: str, *, also: Sequence[str] = (), **extra: str

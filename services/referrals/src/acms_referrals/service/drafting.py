@@ -10,7 +10,6 @@ from acms_contracts.referrals import (
     ReferralDrafted,
     ReferralSubmitted,
     ReferralWithdrawn,
-    student_key_for_nsn,
 )
 from acms_platform.policy import PolicyResource
 from acms_referrals import repository, staff_projection
@@ -87,7 +86,7 @@ async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> d
         "status": Status.DRAFT.value,
         "version": 1,
         # [decision] Without an NSN the request gets a key of its own until one is known.
-        "student_key": student_key_for_nsn(nsn) if nsn else str(uuid4()),
+        "student_key": ctx.student_key(nsn) if nsn else str(uuid4()),
         "created_by": str(actor.account_id),
         "creator_org_id": actor.org_id,
         "primary_contact_id": await _primary_contact(
@@ -131,7 +130,7 @@ async def edit_draft(
     changes = _columns(content) | school
     changes["primary_contact_id"] = await _primary_contact(ctx, actor, content, contact_org)
     if content.student.nsn:
-        changes["student_key"] = student_key_for_nsn(content.student.nsn)
+        changes["student_key"] = ctx.student_key(content.student.nsn)
     await transitions.apply(ctx, actor, row, "edit", command.version, changes, None)
     return await view_referral(ctx, actor, referral_id)
 
