@@ -5,6 +5,14 @@
 # ACMS_PORT, else SERVICE_PORTS), so a bad setting stops the container at once naming it.
 set -eu
 
+# A secret mounted as a file (compose `secrets:`, or a Kubernetes secret volume) stands in
+# for its environment variable when that is not set.
+secret_file=/run/secrets/acms_student_key_secret
+if [ -z "${ACMS_STUDENT_KEY_SECRET:-}" ] && [ -r "$secret_file" ]; then
+  ACMS_STUDENT_KEY_SECRET=$(cat "$secret_file")
+  export ACMS_STUDENT_KEY_SECRET
+fi
+
 name=${ACMS_SERVICE_NAME:-}
 address=$(python - "$name" <<'PY'
 import sys

@@ -266,7 +266,7 @@ def test_k8s_settings_are_settings_fields_and_the_secret_is_a_placeholder():
     for name in [*settings, *secret]:
         assert name in SETTING_NAMES, f"{name} is not a Settings field"
     assert set(settings).isdisjoint(secret)
-    assert all("FAKE" in v for k, v in secret.items() if "PASSWORD" in k)
+    assert all("FAKE" in v for k, v in secret.items() if "PASSWORD" in k or "SECRET" in k)
     identity = urlsplit(settings["ACMS_IDENTITY_URL"])
     assert (identity.hostname, identity.port) == ("identity", SERVICE_PORTS["identity"])
     for deployment in k8s_objects("Deployment").values():
@@ -277,6 +277,48 @@ def test_k8s_settings_are_settings_fields_and_the_secret_is_a_placeholder():
                 assert ref["name"] in k8s_objects(kind)
             for variable in container.get("env", []):
                 assert variable["name"] in SETTING_NAMES
+
+
+# Settings with no default: a deployment must supply each of them.
+REQUIRED_SETTINGS = {
+    f"ACMS_{name.upper()}"
+    for name, field in Settings.model_fields.items()
+    if field.is_required() and name != "service_name"
+}
+
+
+def test_k8s_supplies_every_required_setting_and_the_student_key_from_the_secret():
+    assert "ACMS_STUDENT_KEY_SECRET" in REQUIRED_SETTINGS
+    settings = k8s_objects("ConfigMap")["acms-settings"]["data"]
+    secret = k8s_objects("Secret")["acms-secrets"]["stringData"]
+    assert REQUIRED_SETTINGS <= set(settings) | set(secret)
+    assert "ACMS_STUDENT_KEY_SECRET" in secret
+    assert len(secret["ACMS_STUDENT_KEY_SECRET"]) >= 32
+    for name, deployment in k8s_objects("Deployment").items():
+        if name == "gateway":
+            continue
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            refs = [
+                s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s
+            ]
+            assert "acms-secrets" in refs, f"{name} does not read acms-secrets"
+
+
+def test_compose_gives_every_service_the_student_key_secret_the_launchers_make():
+    document = compose()
+    file = document["secrets"]["acms_student_key_secret"]["file"]
+    # Default: the file `ensure_secret student_key` makes under the launchers' .run/.
+    assert file.endswith(":-../../.run/secrets/student_key}")
+    assert "export_service_secrets" in (DEPLOY / "services.sh").read_text()
+    assert "ensure_secret student_key" in (DEPLOY / "lib" / "common.sh").read_text()
+    entrypoint = (DEPLOY / "docker" / "entrypoint.sh").read_text()
+    assert "/run/secrets/acms_student_key_secret" in entrypoint
+    for service, spec in app_services().items():
+        assert "acms_student_key_secret" in spec.get("secrets", []), service
+        env = environment(spec)
+        assert "ACMS_STUDENT_KEY_SECRET" not in env, f"{service}: the secret is not inline"
+        missing = REQUIRED_SETTINGS - set(env) - {"ACMS_STUDENT_KEY_SECRET"}
+        assert not missing, f"{service} lacks {missing}"
 
 
 def test_k8s_gateway_serves_the_generated_config():
