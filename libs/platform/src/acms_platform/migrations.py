@@ -17,16 +17,32 @@ from acms_platform.platform_tables import platform_metadata
 _MIGRATION_LOCK = 72_410_001
 
 
-def alembic_config(service_root: Path, database_url: str) -> Config:
+def alembic_config(
+    service_root: Path, database_url: str, student_key_secret: str | None = None
+) -> Config:
+    """The service's Alembic configuration; migrations that re-key students read the
+    student-key secret from it (`migration_student_key_secret`)."""
     config = Config()
     config.set_main_option("script_location", str(service_root / "migrations"))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    if student_key_secret is not None:
+        config.attributes["student_key_secret"] = student_key_secret
     return config
 
 
-def upgrade_to_head(service_root: Path, database_url: str) -> None:
+def upgrade_to_head(
+    service_root: Path, database_url: str, student_key_secret: str | None = None
+) -> None:
     """Apply the service's migrations (blocking: call it in a thread from async code)."""
-    command.upgrade(alembic_config(service_root, database_url), "head")
+    command.upgrade(alembic_config(service_root, database_url, student_key_secret), "head")
+
+
+def migration_student_key_secret() -> str:
+    """The student-key secret, inside a migration that re-keys stored student keys."""
+    secret = context.config.attributes.get("student_key_secret")
+    if not secret:
+        raise RuntimeError("this migration re-keys students: it needs ACMS_STUDENT_KEY_SECRET")
+    return secret
 
 
 def _migrate(connection: Connection, metadata: list[MetaData]) -> None:

@@ -81,7 +81,12 @@ class Runtime:
         self.waiting_for = "migrations"
         await _retry(
             "migrations",
-            lambda: asyncio.to_thread(upgrade_to_head, self.definition.root, self.database.url),
+            lambda: asyncio.to_thread(
+                upgrade_to_head,
+                self.definition.root,
+                self.database.url,
+                settings.student_key_secret.get_secret_value(),
+            ),
         )
         self.waiting_for = "kafka"
         self.broker = await _retry(f"kafka at {settings.kafka_bootstrap}", self._start_broker)

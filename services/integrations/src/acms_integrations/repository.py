@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +27,22 @@ async def known_schools(session: AsyncSession, ids: Iterable[UUID]) -> set[UUID]
     return set(rows.scalars())
 
 
+async def adopt_legacy_row(
+    session: AsyncSession, legacy_key: str, student_key: str, nsn: str
+) -> bool:
+    """Re-key the student's row from before migration 0003, if there is one (`legacy_keys`)."""
+    result = await session.execute(
+        update(enrolments)
+        .where(enrolments.c.student_key == legacy_key, enrolments.c.nsn.is_(None))
+        .values(student_key=student_key, nsn=nsn)
+    )
+    return result.rowcount > 0
+
+
 async def record_if_later(
     session: AsyncSession,
     student_key: str,
+    nsn: str,
     school_id: UUID | None,
     effective_on: date,
     as_of: datetime,
@@ -42,6 +55,7 @@ async def record_if_later(
     record is as late or later (nothing changed)."""
     statement = insert(enrolments).values(
         student_key=student_key,
+        nsn=nsn,
         school_id=school_id,
         effective_on=effective_on,
         as_of=as_of,
@@ -54,6 +68,7 @@ async def record_if_later(
             "effective_on": statement.excluded.effective_on,
             "as_of": statement.excluded.as_of,
             "updated_at": statement.excluded.updated_at,
+            "nsn": statement.excluded.nsn,
             # On the right of SET, the columns are the row's values before this update.
             "previous_school_id": enrolments.c.school_id,
             "previous_as_of": enrolments.c.as_of,
@@ -61,3 +76,10 @@ async def record_if_later(
         where=enrolments.c.as_of < statement.excluded.as_of,
     ).returning(enrolments)
     return (await session.execute(upsert)).first()
+
+
+async def held(session: AsyncSession, student_key: str) -> Row[Any]:
+    """The enrolment held for this student (who has one)."""
+    return (
+        await session.execute(select(enrolments).where(enrolments.c.student_key == student_key))
+    ).one()

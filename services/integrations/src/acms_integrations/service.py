@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_integrations import repository
 from acms_integrations.errors import Forbidden, Invalid
+from acms_integrations.legacy_keys import legacy_student_key
 from acms_integrations.schemas import (
     ChangeResult,
     EnrolmentChange,
@@ -88,6 +90,16 @@ async def _refuse_unknown_schools(ctx: Context, changes: list[EnrolmentChange]) 
         raise Invalid(problems)
 
 
+def enrolment_event(student_key: str, held: Any) -> StudentEnrolmentChanged:
+    """The enrolment held for a student, as the event that tells consumers of it."""
+    return StudentEnrolmentChanged(
+        subject_student_key=student_key,
+        school_id=held.school_id,
+        effective_on=held.effective_on,
+        as_of=held.as_of,
+    )
+
+
 async def report_enrolment_changes(ctx: Context, batch: EnrolmentChanges) -> IntakeReport:
     """Record a batch from ENROL: all of it or, on any invalid row, none of it. Each change
     that moves a student publishes one `StudentEnrolmentChanged`, in this transaction."""
@@ -102,8 +114,17 @@ async def report_enrolment_changes(ctx: Context, batch: EnrolmentChanges) -> Int
     outcomes: dict[int, Outcome] = {}
     for index in order:
         change, student_key = changes[index], keys[index]
+        adopted = await repository.adopt_legacy_row(
+            ctx.session, legacy_student_key(change.nsn), student_key, change.nsn
+        )
         held = await repository.record_if_later(
-            ctx.session, student_key, change.school_id, change.effective_on, change.as_of, now
+            ctx.session,
+            student_key,
+            change.nsn,
+            change.school_id,
+            change.effective_on,
+            change.as_of,
+            now,
         )
         if held is None:
             outcomes[index] = Outcome.IGNORED
@@ -111,13 +132,13 @@ async def report_enrolment_changes(ctx: Context, batch: EnrolmentChanges) -> Int
             outcomes[index] = Outcome.UNCHANGED
         else:
             outcomes[index] = Outcome.APPLIED
-            event = StudentEnrolmentChanged(
-                subject_student_key=student_key,
-                school_id=change.school_id,
-                effective_on=change.effective_on,
-                as_of=change.as_of,
-            )
-            await ctx.outbox.add(ctx.session, event)
+            await ctx.outbox.add(ctx.session, enrolment_event(student_key, held))
+            continue
+        if adopted:
+            # Consumers knew this student by the old key: tell them the enrolment held,
+            # under the new one, even though this row changed nothing.
+            current = await repository.held(ctx.session, student_key)
+            await ctx.outbox.add(ctx.session, enrolment_event(student_key, current))
     results = [ChangeResult(index=i, outcome=outcomes[i]) for i in range(len(changes))]
     counts = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
     return IntakeReport(
