@@ -4,13 +4,20 @@ the former school's leader loses the request and the new school's leader sees it
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import DefaultPartitioner
+
+from acms_contracts import topics
+from acms_platform.testing.plugin import student_key_for_test
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +138,114 @@ def test_enrol_move_takes_the_request_from_the_old_school_to_the_new(system, gat
     assert seen["school_id"] == new_school
     assert seen["history"][-1]["action"] == "enrolment_changed"
     assert status(old_staff) == 200, "the creator still sees what they made"
+
+
+STUDENT_TOPICS = (topics.REFERRALS, topics.ENROLMENTS, topics.AUDIT_ACCESS)
+
+
+async def _student_records(bootstrap: str, key: str, wanted: dict[str, int]) -> list[dict]:
+    """Every record keyed `key` on the student topics, from their start, with its topic,
+    partition and offset; reads until each topic has `wanted[topic]` of them (or 60 s)."""
+    consumer = AIOKafkaConsumer(
+        *STUDENT_TOPICS,
+        bootstrap_servers=bootstrap,
+        group_id=f"acms-test-reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: list[dict] = []
+    deadline = asyncio.get_running_loop().time() + 60
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for r in records:
+                    if r.key is not None and r.key.decode() == key:
+                        found.append(
+                            {"topic": r.topic, "partition": r.partition, "offset": r.offset,
+                             "key": r.key.decode(), "envelope": json.loads(r.value)}
+                        )  # fmt: skip
+            counts = {t: sum(1 for f in found if f["topic"] == t) for t in wanted}
+            if all(counts[t] >= n for t, n in wanted.items()):
+                break
+    finally:
+        await consumer.stop()
+    return found
+
+
+def test_one_students_events_share_one_key_and_partition_in_order_across_services(
+    system, gateway, infrastructure
+):
+    """ENROL (integrations) and referrals derive the same student key from the NSN under
+    the deployment's secret: the student's events of both services, and the audit of
+    reading them, are on one partition of each topic, in the order they happened."""
+    admin = system.admin_headers()
+    first, second = _school(gateway, admin, "Kauri School"), _school(gateway, admin, "Tōtara")
+    tag = uuid.uuid4().hex[:8]
+    staff_email, leader_email = f"staff-{tag}@test.example.org", f"leader-{tag}@test.example.org"
+    system.create_accounts(first, {staff_email: "school_staff"})
+    system.create_accounts(second, {leader_email: "school_leader"})
+    staff, leader = system.sign_in(staff_email), system.sign_in(leader_email)
+    enrol_feed = _enrol_feed_headers(gateway, admin)
+    nsn = str(random.randint(100_000_000, 999_999_999))
+    key = student_key_for_test(nsn)
+    draft = {"student": {"nsn": nsn, "given_name": "Aroha", "family_name": f"Ngata{tag}"},
+             "school_id": first}  # fmt: skip
+    created: dict = {}
+
+    def create_draft() -> bool:
+        response = gateway.post("/api/referrals/referrals", json=draft, headers=staff)
+        created.update(response.json())
+        return response.status_code == 201
+
+    assert wait_until(create_draft, CATCH_UP_SECONDS), f"no draft: {created}"
+    request = f"/api/referrals/referrals/{created['id']}"
+    now = datetime.now(UTC)
+
+    def report(school: str, as_of: datetime) -> None:
+        move = {"nsn": nsn, "school_id": school, "effective_on": as_of.date().isoformat(),
+                "as_of": as_of.isoformat()}  # fmt: skip
+        reported: dict = {}
+
+        def post() -> bool:
+            response = gateway.post(
+                "/api/integrations/enrol/changes", json={"changes": [move]}, headers=enrol_feed
+            )
+            reported.update(status=response.status_code, body=response.json())
+            return response.status_code == 200
+
+        assert wait_until(post, CATCH_UP_SECONDS), f"ENROL feed refused: {reported}"
+        assert reported["body"]["applied"] == 1
+
+    report(second, now)
+    # Referrals applied integrations' event by key: the second school's leader sees it.
+    assert wait_until(lambda: gateway.get(request, headers=leader).status_code == 200)
+    version = gateway.get(request, headers=staff).json()["version"]
+    withdrawn = gateway.post(f"{request}/withdraw", json={"version": version}, headers=staff)
+    assert withdrawn.status_code == 200, withdrawn.text
+    report(first, now + timedelta(seconds=1))
+
+    found = asyncio.run(
+        _student_records(
+            infrastructure.endpoints.kafka_bootstrap,
+            key,
+            {topics.REFERRALS: 2, topics.ENROLMENTS: 2, topics.AUDIT_ACCESS: 1},
+        )
+    )
+    by_topic = {t: [f for f in found if f["topic"] == t] for t in STUDENT_TOPICS}
+    # One key: the one both services derive, in every record and its envelope.
+    assert {f["envelope"]["student_key"] for f in found} == {key}
+    assert nsn not in json.dumps([f["envelope"] for f in found])
+    # One partition: the same in every topic (each has ACMS_KAFKA_PARTITIONS partitions).
+    partitions = system.processes["referrals"].settings.kafka_partitions
+    expected = DefaultPartitioner()(key.encode(), list(range(partitions)), None)
+    assert {f["partition"] for f in found} == {expected}
+    # In order: each topic's records in offset order are the order the events happened.
+    referral_events = [f["envelope"]["event_type"] for f in by_topic[topics.REFERRALS]]
+    assert referral_events == ["ReferralDrafted", "ReferralWithdrawn"]
+    moves = [f["envelope"]["payload"]["school_id"] for f in by_topic[topics.ENROLMENTS]]
+    assert moves == [second, first]
+    for records in by_topic.values():
+        offsets = [f["offset"] for f in records]
+        assert offsets == sorted(offsets)
+    assert by_topic[topics.AUDIT_ACCESS], "reading the request was audited under the key"

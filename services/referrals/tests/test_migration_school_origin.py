@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from acms_platform.migrations import alembic_config
-from acms_platform.testing.plugin import create_database, settings_for_test
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET, create_database, settings_for_test
 from acms_referrals.app import SERVICE_ROOT
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -25,7 +25,7 @@ async def test_existing_requests_learn_their_schools_region_and_whether_enrol_se
 ):
     settings = settings_for_test(f"referrals_migration_{uuid.uuid4().hex[:6]}", infrastructure)
     await create_database(settings)
-    config = alembic_config(SERVICE_ROOT, settings.database_url)
+    config = alembic_config(SERVICE_ROOT, settings.database_url, TEST_STUDENT_KEY_SECRET)
     await asyncio.to_thread(command.upgrade, config, "0005")
     school = {name: uuid.uuid4() for name in SCHOOLS}
     unknown = uuid.uuid4()
