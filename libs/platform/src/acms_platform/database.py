@@ -37,9 +37,15 @@ class Database:
             self.url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
-            # No ping before each use (a round trip and ~0.2 ms of CPU per transaction): a
-            # dropped connection fails one request with 503 (app.py) and the pool is renewed.
-            pool_pre_ping=False,
+            # Each pooled connection is pinged when a transaction takes it: one that the
+            # database dropped (a restart, a terminated backend) is replaced by a fresh one
+            # before the transaction's first statement, and a failed ping invalidates every
+            # connection of the pool older than it (SQLAlchemy's pessimistic disconnect
+            # handling), so a PostgreSQL restart costs no request. The price is one round
+            # trip per checkout, measured in benchmarks/README.md. A connection lost in the
+            # middle of a transaction still fails that request with 503 (app.py): what it
+            # did is rolled back, and retrying it is the client's call.
+            pool_pre_ping=True,
             connect_args={"timeout": 5},
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
