@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -184,10 +185,12 @@ class SupervisedSystem(RunningSystem):
 
 
 @pytest.fixture(scope="module")
-def supervised(infrastructure, launchers):
+def supervised(infrastructure):
     """The six services started by deploy/services.sh (so supervised, and started again
     when they die) with this session's databases and topic namespace, on their standard
     ports behind the gateway; stopped, supervisors first, at the end of the module."""
+    if not isinstance(infrastructure, LocalLaunchers):
+        pytest.skip("runs the services with deploy/services.sh: needs ACMS_TEST_INFRA=local")
     infrastructure.start(["nginx"])
     environments, settings = {}, {}
     for name in SERVICES:
@@ -201,8 +204,8 @@ def supervised(infrastructure, launchers):
         environments[name] = os.environ | settings_environment(settings[name])
     system = SupervisedSystem(environments, settings, infrastructure.endpoints.gateway_url)
     try:
-        for name in SERVICES:
-            system.start(name)
+        with ThreadPoolExecutor(len(SERVICES)) as pool:
+            list(pool.map(system.start, SERVICES))
         yield system
     finally:
         for name in SERVICES:

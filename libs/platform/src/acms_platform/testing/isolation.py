@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol.admin import DeleteGroupsRequest
 
 DEMO_TOPIC_PREFIX = "acms."
 DEMO_GROUP_PREFIX = "acms-"
@@ -78,8 +79,11 @@ async def delete_namespace(bootstrap: str, namespace: str) -> list[str]:
         if topics:
             await admin.delete_topics(topics)
         groups = [g for g, _ in await admin.list_consumer_groups() if g.startswith(namespace)]
-        if groups:
-            await admin.delete_consumer_groups(groups)
+        for group in groups:
+            # aiokafka's admin client has no delete_consumer_groups: its DeleteGroups request,
+            # sent to the group's coordinator.
+            coordinator = await admin.find_coordinator(group)
+            await admin._send_request_to_node(coordinator, DeleteGroupsRequest([group]))
         return topics + groups
     finally:
         await admin.close()
