@@ -199,6 +199,10 @@ def supervised(infrastructure):
             infrastructure,
             database_name=f"test_{RUN_ID}_{name}_sup",
             consumer_group=f"test-{RUN_ID}-{name}-sup",
+            # The relay is woken by NOTIFY at every commit; its idle poll would be the first
+            # to meet connections a PostgreSQL restart dropped, and renew the pool before any
+            # request could (which the restart test must not depend on).
+            outbox_idle_poll_seconds=30,
         )
         asyncio.run(create_database(settings[name]))
         environments[name] = os.environ | settings_environment(settings[name])

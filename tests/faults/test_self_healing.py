@@ -153,7 +153,7 @@ def test_a_killed_service_is_ready_again_within_10_s_and_nothing_is_lost(supervi
     record("sigkill_recovery_seconds", **recovery)
     for service, times in recovery.items():
         assert "ready" in times, f"{service} not ready again 90 s after SIGKILL: {times}"
-        assert times["restarted"] < 2, f"{service}: no new process within 2 s: {times}"
+        assert times["restarted"] < 3, f"{service}: no new process within 3 s: {times}"
         slow_interpreter = max(0.0, times["up"] - times["restarted"] - 3)
         assert times["ready"] - slow_interpreter <= RECOVERY_BOUND_SECONDS, (service, times)
     assert len(load.created) > 20, f"the load hardly ran: {len(load.created)} created"
