@@ -38,7 +38,9 @@ from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET, create_databas
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "probe"))
 import probe_service
 
-RAW_TOPIC = "acms.bench.raw.v1"
+# Benchmarks publish and consume in their own topic namespace, never the demo stack's.
+NAMESPACE = "bench."
+RAW_TOPIC = NAMESPACE + "acms.bench.raw.v1"
 
 
 def bench_settings() -> Settings:
@@ -46,6 +48,7 @@ def bench_settings() -> Settings:
         service_name="probe",
         database_name="bench_probe",
         consumer_group="bench-probe",
+        topic_namespace=NAMESPACE,
         outbox_idle_poll_seconds=0.5,
         log_level="WARNING",
         student_key_secret=TEST_STUDENT_KEY_SECRET,

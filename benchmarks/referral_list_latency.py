@@ -108,6 +108,7 @@ def bench_settings(service: str, cerbos_url: str, **overrides: Any) -> Settings:
         service,
         database_name=f"acms_{service}_bench",
         consumer_group=f"acms-{service}-bench",
+        topic_namespace="bench.",  # never the demo stack's topics and groups
         cerbos_url=cerbos_url,
         student_key_secret=TEST_STUDENT_KEY_SECRET,
         **overrides,

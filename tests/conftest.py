@@ -6,22 +6,33 @@ import asyncio
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
-from acms_platform.testing.infra import LocalLaunchers
+from acms_platform.settings import SERVICE_PORTS
+from acms_platform.testing.infra import REPO_ROOT, LocalLaunchers
 from acms_platform.testing.plugin import RUN_ID, create_database, settings_for_test
 from acms_platform.testing.processes import ServiceProcess, settings_environment
 
 PROBE_DIR = Path(__file__).parent / "probe"
 PROBE_PORT = 8199
+SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
+SERVICES_SH = REPO_ROOT / "deploy" / "services.sh"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Fault tests stop and kill shared infrastructure: run them after everything else."""
-    items.sort(key=lambda item: item.get_closest_marker("fault") is not None)
+    # A module that checks what the whole run did (RUNS_LAST) comes after even those.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("fault") is not None,
+            getattr(item.module, "RUNS_LAST", False),
+        )
+    )
 
 
 @pytest.fixture
@@ -145,3 +156,61 @@ def system(infrastructure):
     finally:
         for process in processes.values():
             process.stop()
+
+
+def service_url(service: str) -> str:
+    return f"http://127.0.0.1:{SERVICE_PORTS[service]}"
+
+
+def services_sh(action: str, service: str, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(SERVICES_SH), action, service], check=True, env=env, timeout=180)
+
+
+class SupervisedSystem(RunningSystem):
+    """The six services as deploy/services.sh runs them: each under its supervisor."""
+
+    def __init__(self, environments: dict[str, dict[str, str]], settings, gateway_url) -> None:
+        processes = {
+            name: SimpleNamespace(settings=s, url=service_url(name)) for name, s in settings.items()
+        }
+        super().__init__(processes, gateway_url)  # type: ignore[arg-type]
+        self.environments = environments
+
+    def start(self, service: str) -> None:
+        """Returns once the service's /readyz answers 200."""
+        services_sh("start", service, self.environments[service])
+
+    def stop(self, service: str) -> None:
+        services_sh("stop", service, self.environments[service])
+
+
+@pytest.fixture(scope="module")
+def supervised(infrastructure):
+    """The six services started by deploy/services.sh (so supervised, and started again
+    when they die) with this session's databases and topic namespace, on their standard
+    ports behind the gateway; stopped, supervisors first, at the end of the module."""
+    if not isinstance(infrastructure, LocalLaunchers):
+        pytest.skip("runs the services with deploy/services.sh: needs ACMS_TEST_INFRA=local")
+    infrastructure.start(["nginx"])
+    environments, settings = {}, {}
+    for name in SERVICES:
+        settings[name] = settings_for_test(
+            name,
+            infrastructure,
+            database_name=f"test_{RUN_ID}_{name}_sup",
+            consumer_group=f"test-{RUN_ID}-{name}-sup",
+            # The relay is woken by NOTIFY at every commit; its idle poll would be the first
+            # to meet connections a PostgreSQL restart dropped, and renew the pool before any
+            # request could (which the restart test must not depend on).
+            outbox_idle_poll_seconds=30,
+        )
+        asyncio.run(create_database(settings[name]))
+        environments[name] = os.environ | settings_environment(settings[name])
+    system = SupervisedSystem(environments, settings, infrastructure.endpoints.gateway_url)
+    try:
+        with ThreadPoolExecutor(len(SERVICES)) as pool:
+            list(pool.map(system.start, SERVICES))
+        yield system
+    finally:
+        for name in SERVICES:
+            subprocess.run([str(SERVICES_SH), "stop", name], check=False, timeout=120)

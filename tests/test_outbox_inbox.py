@@ -17,6 +17,7 @@ from acms_contracts import EventEnvelope, topics
 from acms_contracts.platform import ProbeEmitted
 from acms_platform import inbox
 from acms_platform.database import Database
+from acms_platform.messaging import ensure_topics
 from acms_platform.migrations import upgrade_to_head
 from acms_platform.outbox import MAX_EVENT_BYTES, EventTooLarge, Outbox, OutboxRelay
 from acms_platform.platform_tables import inbox as inbox_table
@@ -66,13 +67,13 @@ async def test_a_redelivered_event_has_no_second_effect(start_service, probe_ove
     try:
         for _ in range(3):
             await producer.send_and_wait(
-                topics.PLATFORM_PROBES,
+                settings.topic(topics.PLATFORM_PROBES),
                 value=json.dumps(envelope.model_dump(mode="json")).encode(),
                 key=stream.encode(),
             )
         marker = ProbeEmitted(stream=stream, sequence=8)
         await producer.send_and_wait(
-            topics.PLATFORM_PROBES,
+            settings.topic(topics.PLATFORM_PROBES),
             value=EventEnvelope.wrap(marker, producer="test").model_dump_json().encode(),
             key=stream.encode(),
         )
@@ -108,7 +109,7 @@ async def test_the_request_trace_context_travels_in_kafka_headers(start_service,
 
     settings = client.app.state.runtime.settings
     consumer = AIOKafkaConsumer(
-        topics.PLATFORM_PROBES,
+        settings.topic(topics.PLATFORM_PROBES),
         bootstrap_servers=settings.kafka_bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -165,8 +166,21 @@ async def test_a_relay_that_cannot_reach_kafka_hands_leadership_over(infrastruct
 
     # Two replicas of a service: each with its own connection pool.
     elsewhere = Database(settings)
-    stranded = OutboxRelay(database, producer("127.0.0.1:9"), idle_poll_seconds=0.2)
-    healthy = OutboxRelay(elsewhere, producer(settings.kafka_bootstrap), idle_poll_seconds=0.2)
+    await ensure_topics(
+        settings.kafka_bootstrap,
+        [settings.topic(topics.PLATFORM_PROBES)],
+        settings.kafka_partitions,
+    )
+    namespace = settings.topic_namespace
+    stranded = OutboxRelay(
+        database, producer("127.0.0.1:9"), idle_poll_seconds=0.2, topic_namespace=namespace
+    )
+    healthy = OutboxRelay(
+        elsewhere,
+        producer(settings.kafka_bootstrap),
+        idle_poll_seconds=0.2,
+        topic_namespace=namespace,
+    )
     relays = [asyncio.create_task(stranded.run())]
     try:
         await asyncio.sleep(1)  # the stranded relay led first and failed to reach Kafka

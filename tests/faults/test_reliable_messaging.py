@@ -98,11 +98,11 @@ async def _dead_letters(bootstrap: str, topic: str) -> list:
         await consumer.stop()
 
 
-async def _produce_raw(bootstrap: str, value: bytes, key: bytes) -> None:
+async def _produce_raw(bootstrap: str, topic: str, value: bytes, key: bytes) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(topics.PLATFORM_PROBES, value=value, key=key)
+        await producer.send_and_wait(topic, value=value, key=key)
     finally:
         await producer.stop()
 
@@ -113,7 +113,8 @@ def test_malformed_message_goes_to_dead_letter_topic_and_next_message_is_process
     stream = f"poison-{uuid.uuid4().hex[:8]}"
     probe = probe_process()
     poison = f"not an envelope {stream}".encode()
-    asyncio.run(_produce_raw(probe_settings.kafka_bootstrap, poison, stream.encode()))
+    probes = probe_settings.topic(topics.PLATFORM_PROBES)
+    asyncio.run(_produce_raw(probe_settings.kafka_bootstrap, probes, poison, stream.encode()))
     emit(probe, stream, 0, 1)
 
     assert wait_for_sequences(probe, stream, 1) == [0]
@@ -121,11 +122,11 @@ def test_malformed_message_goes_to_dead_letter_topic_and_next_message_is_process
     deadline = time.monotonic() + 30
     while not dead and time.monotonic() < deadline:
         records = asyncio.run(
-            _dead_letters(probe_settings.kafka_bootstrap, dead_letter_topic(topics.PLATFORM_PROBES))
+            _dead_letters(probe_settings.kafka_bootstrap, dead_letter_topic(probes))
         )
         dead = [r for r in records if r.value == poison]
     assert len(dead) == 1
     headers = {k: v.decode() for k, v in dead[0].headers}
     assert headers["x-dead-letter-reason"].startswith("invalid envelope")
-    assert headers["x-original-topic"] == topics.PLATFORM_PROBES
+    assert headers["x-original-topic"] == probes
     assert headers["x-consumer"] == "probe"

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from acms_contracts import topics
 from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource, PolicyUnavailable
 from acms_platform.testing.pdp import free_port as _free_port
+from acms_platform.testing.plugin import TOPIC_NAMESPACE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -18,11 +19,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def _events(
     bootstrap: str, topic: str, wanted, *, enough: int = 1, timeout: float = 30
 ) -> list[dict]:
-    """Envelopes on `topic` for which `wanted(envelope)` holds, read from the start."""
+    """Envelopes on `topic` (this session's namespace) for which `wanted(envelope)` holds,
+    read from the start."""
     consumer = AIOKafkaConsumer(
-        topic,
+        TOPIC_NAMESPACE + topic,
         bootstrap_servers=bootstrap,
-        group_id=f"identity-test-{uuid.uuid4().hex}",
+        group_id=f"{TOPIC_NAMESPACE}identity-test-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )
     await consumer.start()

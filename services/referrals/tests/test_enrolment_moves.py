@@ -190,7 +190,7 @@ async def test_a_move_delivered_twice_through_kafka_is_applied_once(world):
     try:
         for envelope in (moved, moved, sentinel):
             await producer.send_and_wait(
-                topics.ENROLMENTS,
+                world.runtime.settings.topic(topics.ENROLMENTS),
                 envelope.model_dump_json().encode(),
                 key=envelope.key.encode(),
             )

@@ -92,8 +92,8 @@ def _install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     @app.exception_handler(DBAPIError)
     async def database_failed(request: Request, error: DBAPIError) -> JSONResponse:
         if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
-            # Connections are not pinged before use: a request that meets a connection the
-            # database dropped fails here once, and the pool replaces its connections.
+            # The database went away during the request (a connection it had already
+            # closed is dropped at checkout, database.py): nothing it did was committed.
             log.warning(
                 "database unavailable for %s %s: %s", request.method, request.url.path, error
             )

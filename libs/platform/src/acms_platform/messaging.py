@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 
 OFFSET_COMMIT_SECONDS = 0.5
 FETCH_MAX_WAIT_MS = 50
+# A group (re)joins within a few heartbeats: with Kafka's 3 s default every rebalance (a
+# replica starting, a killed one's partitions moving) waits seconds for members to notice.
+# 6 s is the broker's smallest session timeout (group.min.session.timeout.ms): a killed
+# member's partitions move on after that.
+HEARTBEAT_INTERVAL_MS = 300
+SESSION_TIMEOUT_MS = 6_000
 
 Handler = Callable[[Any, EventEnvelope, AsyncSession], Awaitable[None]]
 _Accepted = tuple[ConsumerRecord, EventEnvelope, Event, Handler]
@@ -229,8 +235,21 @@ async def _whole_message(message: KafkaMessage) -> KafkaMessage:
     return message
 
 
+class ConcurrentStartBroker(KafkaBroker):
+    """Starts its subscribers together. A subscriber's start waits for its consumer's
+    partition assignment; one after another, each join makes the members already in the
+    group rebalance again."""
+
+    async def start(self) -> None:
+        await self.connect()
+        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        for publisher in self.publishers:
+            await publisher.start()
+        self.running = True
+
+
 def build_broker(bootstrap: str, service_name: str) -> KafkaBroker:
-    return KafkaBroker(
+    return ConcurrentStartBroker(
         bootstrap,
         client_id=f"acms-{service_name}",
         middlewares=[KafkaTelemetryMiddleware()],
@@ -258,10 +277,12 @@ class OffsetCommits:
             self._last = time.monotonic()
 
 
-def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> None:
-    """Register one batch subscriber per consumed topic. Offsets commit after the batch's
-    transaction (see OffsetCommits); an infrastructure error rewinds the batch for
-    redelivery."""
+def subscribe(
+    broker: KafkaBroker, consumer: EventConsumer, group_id: str, namespace: str = ""
+) -> None:
+    """Register one batch subscriber per consumed topic (`namespace` + the topic's name).
+    Offsets commit after the batch's transaction (see OffsetCommits); an infrastructure
+    error rewinds the batch for redelivery."""
     for topic in consumer.handlers.topics:
         commits = OffsetCommits()
 
@@ -274,8 +295,10 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, group_id: str) -> No
             await commits.after(message)
 
         broker.subscriber(
-            topic,
+            namespace + topic,
             group_id=group_id,
+            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            session_timeout_ms=SESSION_TIMEOUT_MS,
             batch=True,
             max_records=500,
             batch_timeout_ms=5,  # FastStream also sleeps this long after an empty poll

@@ -105,8 +105,10 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         idle_poll_seconds: float = 1.0,
+        topic_namespace: str = "",
     ) -> None:
         self.database = database
+        self.topic_namespace = topic_namespace
         self.producer_factory = producer_factory
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
@@ -181,7 +183,7 @@ class OutboxRelay:
         rows = await raw.fetch(_SELECT_BATCH, self.batch_size)
         if not rows:
             return 0
-        await asyncio.gather(*await _send_in_batches(producer, rows))
+        await asyncio.gather(*await _send_in_batches(producer, rows, self.topic_namespace))
         await raw.execute(_DELETE_SENT, [row[0] for row in rows])
         self.published += len(rows)
         self._deleted_since_vacuum += len(rows)
@@ -205,18 +207,19 @@ class OutboxRelay:
 
 
 async def _send_in_batches(
-    producer: AIOKafkaProducer, rows: list[asyncpg.Record]
+    producer: AIOKafkaProducer, rows: list[asyncpg.Record], namespace: str = ""
 ) -> list[asyncio.Future[object]]:
     """Hands `rows` to the producer as one record batch per partition, in id order within
     each, and returns their deliveries. Partitions are chosen as `producer.send` would
     (the default partitioner over the key), without its per-message round of metadata
     checks; a batch that fills up is sent and another started (a record larger than a
-    batch goes alone)."""
+    batch goes alone). Rows name contract topics; each goes to `namespace` + its topic."""
     deliveries = []
     partitions: dict[str, list[int]] = {}
     chosen: dict[tuple[str, str], int] = {}
     open_batches: dict[tuple[str, int], BatchBuilder] = {}
-    for _id, topic, key, envelope, event_type, trace_context in rows:
+    for _id, contract_topic, key, envelope, event_type, trace_context in rows:
+        topic = namespace + contract_topic
         if topic not in partitions:
             partitions[topic] = sorted(await producer.partitions_for(topic))
         key_bytes = key.encode()

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:59092"
     kafka_partitions: int = Field(default=6, ge=1, le=256)
     consumer_group: str | None = Field(default=None, description="default: acms-<service>")
+    # Prefixed to every Kafka topic and consumer group this process uses, so test and
+    # benchmark runs ("test-<run>.", "bench.") never meet the demo stack's ("").
+    topic_namespace: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]*\.)?$")
     handler_attempts: int = Field(default=3, ge=1, le=20)
     # A marker only guards against redelivery, which Kafka's retention (7 days by default)
     # bounds; keep markers comfortably longer than the topics keep messages.
@@ -77,7 +80,11 @@ class Settings(BaseSettings):
 
     @property
     def group_id(self) -> str:
-        return self.consumer_group or f"acms-{self.service_name}"
+        return self.topic_namespace + (self.consumer_group or f"acms-{self.service_name}")
+
+    def topic(self, name: str) -> str:
+        """The Kafka topic that carries the contract topic `name` here (namespaced)."""
+        return self.topic_namespace + name
 
     @property
     def http_port(self) -> int:

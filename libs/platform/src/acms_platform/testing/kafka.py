@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
+from acms_platform.testing.plugin import TOPIC_NAMESPACE
+
 
 async def published(
     bootstrap: str,
@@ -19,12 +21,13 @@ async def published(
     within_seconds: float = 30,
     linger: float = 1.5,
 ) -> list[tuple[str, dict]]:
-    """(key, envelope) of records on `topic` for which `wanted(envelope)` holds, from the
-    start; after `enough` are found, keeps reading for `linger` seconds to catch extras."""
+    """(key, envelope) of records on the contract topic `topic` (in this test session's
+    namespace) for which `wanted(envelope)` holds, from the start; after `enough` are found,
+    keeps reading for `linger` seconds to catch extras."""
     consumer = AIOKafkaConsumer(
-        topic,
+        TOPIC_NAMESPACE + topic,
         bootstrap_servers=bootstrap,
-        group_id=f"acms-test-reader-{uuid.uuid4().hex}",
+        group_id=f"{TOPIC_NAMESPACE}reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )
     await consumer.start()

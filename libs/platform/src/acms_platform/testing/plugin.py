@@ -1,9 +1,11 @@
 """pytest plugin loaded for the whole repo (`-p acms_platform.testing.plugin`).
 
 Infrastructure is started once per test session through the provider in `infra.py`.
-Each test session gets its own databases (`test_<run>_<service>`) and consumer groups,
-so tests never touch the demo stack's data. The session drops its databases at the end
-(`ACMS_KEEP_TEST_DATABASES=1` keeps them, to look into a failure).
+Each test session gets its own databases (`test_<run>_<service>`) and its own Kafka topic
+namespace (`test-<run>.`, which prefixes its topics and consumer groups), so tests never
+touch the demo stack's data or messages. The session drops its databases and deletes its
+topics and groups at the end (`ACMS_KEEP_TEST_DATABASES=1` keeps them, to look into a
+failure).
 """
 
 from __future__ import annotations
@@ -23,24 +25,37 @@ import pytest_asyncio
 from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.settings import Settings
 from acms_platform.testing.infra import provider_from_environment
+from acms_platform.testing.isolation import KafkaPicture, delete_namespace, demo_picture
 
 RUN_ID = uuid.uuid4().hex[:8]
 # The student-key secret of every service a test starts (a fixed, made-up value: tests
 # compute the keys they expect with it). Never a deployment's secret.
 TEST_STUDENT_KEY_SECRET = "test-student-key-secret-NOT-SECRET-0123456789"
+TOPIC_NAMESPACE = f"test-{RUN_ID}."
 
 
 @pytest.fixture(scope="session")
 def infrastructure():
     provider = provider_from_environment()
     provider.start(["postgres", "kafka", "cerbos"])
+    provider.demo_kafka_at_start = asyncio.run(demo_picture(provider.endpoints.kafka_bootstrap))
     yield provider
     if os.environ.get("ACMS_KEEP_TEST_DATABASES") != "1":
         try:
             asyncio.run(drop_run_databases(settings_for_test("cleanup", provider)))
         except (OSError, asyncpg.PostgresError) as error:  # tidiness, not a test result
             warnings.warn(f"test databases of run {RUN_ID} left behind: {error!r}", stacklevel=1)
+        try:
+            asyncio.run(delete_namespace(provider.endpoints.kafka_bootstrap, TOPIC_NAMESPACE))
+        except Exception as error:  # noqa: BLE001 - tidiness, not a test result
+            warnings.warn(f"Kafka topics of run {RUN_ID} left behind: {error!r}", stacklevel=1)
     provider.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_kafka_at_start(infrastructure) -> KafkaPicture:
+    """The demo stack's topics and consumer groups as this session found them."""
+    return infrastructure.demo_kafka_at_start
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +78,7 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
         "database_name": f"test_{RUN_ID}_{service}",
         "kafka_bootstrap": endpoints.kafka_bootstrap,
         "consumer_group": f"test-{RUN_ID}-{service}",
+        "topic_namespace": TOPIC_NAMESPACE,
         "cerbos_url": endpoints.cerbos_url,
         "outbox_idle_poll_seconds": 0.2,
         "student_key_secret": TEST_STUDENT_KEY_SECRET,

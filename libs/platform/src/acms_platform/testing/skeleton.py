@@ -29,7 +29,9 @@ async def publish_then_get(
     last event's organisation as served once that event is applied, less its updated_at."""
     for envelope in envelopes:
         value, key = envelope.model_dump_json().encode(), envelopes[0].key.encode()
-        await client.app.state.runtime.broker.publish(value, topics.IDENTITY_ORGANISATIONS, key=key)
+        runtime = client.app.state.runtime
+        topic = runtime.settings.topic(topics.IDENTITY_ORGANISATIONS)
+        await runtime.broker.publish(value, topic, key=key)
     last = envelopes[-1]
     async with asyncio.timeout(30):
         while True:
