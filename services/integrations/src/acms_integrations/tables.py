@@ -3,10 +3,11 @@
 from sqlalchemy import Column, Date, DateTime, String, Table, Uuid, func
 
 from acms_platform.database import new_metadata
-from acms_platform.identity_projection import OrganisationProjection
+from acms_platform.projections import Projections
 
 metadata = new_metadata()
-organisations = OrganisationProjection(metadata)
+projections = Projections(metadata, staff=True)
+organisations = projections.organisations
 
 # Each student's current enrolment as the ENROL feed last reported it, by student key (the
 # NSN is not kept). A feed row applies only if its `as_of` is later than the one held, so

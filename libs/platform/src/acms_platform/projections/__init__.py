@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from fastapi import APIRouter
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,13 @@ class Projections:
         self.organisations = OrganisationProjection(metadata)
         self.staff = StaffProjection(metadata) if staff else None
         self.enrolments = EnrolmentProjection(metadata) if enrolments else None
+
+    @property
+    def router(self) -> APIRouter:
+        """`GET /organisations/{id}` served from this projection."""
+        from acms_platform.projections.routes import organisations_router
+
+        return organisations_router(self.organisations)
 
     def register(self, handlers: EventHandlers) -> None:
         self.organisations.register(handlers)
