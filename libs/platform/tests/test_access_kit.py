@@ -108,6 +108,7 @@ class RequestView(TieredView):
     id: str | None = tier_field("basic")
     nsn: str | None = tier_field("summary")
     school_id: str | None = tier_field("basic", "school")
+    reason: str | None = tier_field("summary", or_in=["full"])
     tiers: list[str]
 
 
@@ -128,6 +129,13 @@ def test_a_field_of_two_tiers_needs_both():
 def test_a_field_filed_under_the_wrong_tier_raises_rather_than_leaks():
     with pytest.raises(ValueError, match="nsn"):
         RequestView.project(["basic"], {"basic": {"nsn": "123"}}, tiers=[])
+
+
+def test_a_field_of_either_tier_is_shown_with_either():
+    groups = {"summary": {"reason": "a"}, "full": {"reason": "a"}}
+    view = RequestView.project(["full"], groups, tiers=[])
+    assert view.model_dump(exclude_unset=True) == {"reason": "a", "tiers": []}
+    assert RequestView.project(["basic"], {"full": {"reason": "a"}}, tiers=[]).reason is None
 
 
 def test_the_openapi_schema_names_each_fields_tier():

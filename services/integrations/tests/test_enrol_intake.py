@@ -5,7 +5,9 @@ import pytest
 
 from acms_contracts import topics
 from acms_contracts.referrals import student_key_for_nsn
+from acms_platform.testing.accounts import tokens_refused_at_once
 from acms_platform.testing.kafka import published
+from acms_platform.testing.routes import not_refused
 
 from .feed import T0, change, new_nsn, post, recorded
 
@@ -146,8 +148,5 @@ async def test_no_token_is_401(world):
 async def test_every_route_refuses_an_account_that_may_not_act_now(world):
     """A disabled account's token, an unknown account's and one listing a revoked role:
     401 on every route, the ENROL feed's included, before any body is read."""
-    from acms_platform.testing.accounts import tokens_refused_at_once
-    from acms_platform.testing.routes import not_refused
-
     refused = await tokens_refused_at_once(world.client.app, world.signer, "enrol_feed")
     assert await not_refused(world.client, refused) == []

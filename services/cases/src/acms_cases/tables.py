@@ -4,4 +4,4 @@ from acms_platform.database import new_metadata
 from acms_platform.projections import Projections
 
 metadata = new_metadata()
-projections = Projections(metadata, staff=True)
+projections = Projections(metadata)

@@ -6,7 +6,7 @@ from acms_platform.database import new_metadata
 from acms_platform.projections import Projections
 
 metadata = new_metadata()
-projections = Projections(metadata, staff=True)
+projections = Projections(metadata)
 organisations = projections.organisations
 
 # Each student's current enrolment as the ENROL feed last reported it, by student key (the

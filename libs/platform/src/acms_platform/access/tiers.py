@@ -9,7 +9,7 @@ and raises: nothing leaks through a misfiled field."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,13 +19,13 @@ from acms_platform.policy import ResourceDecision
 TIER_KEY = "x-tier"
 
 
-def tier_field(*tiers: str, description: str | None = None) -> Any:
+def tier_field(*tiers: str, or_in: Sequence[str] = (), description: str | None = None) -> Any:
     """A response field of a tier: optional, absent unless that tier is granted. Several
     tiers (`tier_field("basic", "school")`) mean a field shown only when all are granted,
-    supplied as the group `"basic+school"`."""
-    return Field(
-        default=None, description=description, json_schema_extra={TIER_KEY: "+".join(tiers)}
-    )
+    supplied as the group `"basic+school"`; `or_in` names other groups that may supply
+    it too (`tier_field("summary", or_in=["full"])`)."""
+    extra = {TIER_KEY: "|".join(["+".join(tiers), *or_in])}
+    return Field(default=None, description=description, json_schema_extra=extra)
 
 
 def granted_tiers(decision: ResourceDecision | None, tier_actions: Mapping[str, str]) -> list[str]:
@@ -60,7 +60,7 @@ class TieredView(BaseModel):
         values: dict[str, Any] = {}
         for tier, fields in groups.items():
             for name in fields:
-                if declared.get(name, "-") != tier:
+                if tier not in (declared.get(name) or "-").split("|"):
                     raise ValueError(f"{cls.__name__}.{name} is not a field of tier {tier!r}")
             if set(tier.split("+")) <= allowed:
                 values.update(fields)

@@ -1,10 +1,11 @@
 """The projections of other services' facts that a service keeps, switched on in one line:
 
-    projections = Projections(metadata, staff=True, enrolments=True)
+    projections = Projections(metadata, enrolments=True)
 
-in `tables.py`, then `projections.register(handlers)` in `handlers.py`. Organisations are
-always kept: every service serves `GET /organisations/{id}` (`projections.router`), and
-the caller's actor is built from the staff and organisations projections.
+in `tables.py`, then `projections.register(handlers)` in `handlers.py`, `actors=projections`
+in its `ServiceDefinition` and `projections.router` among its routers. Organisations and
+staff are always kept: every service serves `GET /organisations/{id}`, and every caller
+is resolved through the staff projection (`acms_platform.access.CurrentActor`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ __all__ = [
 
 
 class Projections:
-    def __init__(self, metadata: MetaData, *, staff: bool = True, enrolments: bool = False):
+    def __init__(self, metadata: MetaData, *, enrolments: bool = False) -> None:
         self.organisations = OrganisationProjection(metadata)
-        self.staff = StaffProjection(metadata) if staff else None
+        self.staff = StaffProjection(metadata)
         self.enrolments = EnrolmentProjection(metadata) if enrolments else None
 
     @property
@@ -45,16 +46,13 @@ class Projections:
 
     def register(self, handlers: EventHandlers) -> None:
         self.organisations.register(handlers)
-        if self.staff is not None:
-            self.staff.register(handlers)
+        self.staff.register(handlers)
         if self.enrolments is not None:
             self.enrolments.register(handlers)
 
     async def account(self, session: AsyncSession, account_id: UUID) -> Account | None:
         """The caller as this service knows them now, in one statement (the actor source
         of every service but identity)."""
-        if self.staff is None:
-            raise RuntimeError("this service keeps no staff projection: Projections(staff=True)")
         staff, orgs, links = (
             self.staff.table,
             self.organisations.table,

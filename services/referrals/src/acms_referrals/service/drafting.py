@@ -13,14 +13,20 @@ from acms_contracts.referrals import (
     student_key_for_nsn,
 )
 from acms_platform.policy import PolicyResource
-from acms_referrals import repository, staff_projection
+from acms_referrals import repository
 from acms_referrals.domain import Status, missing_for_submit
 from acms_referrals.errors import Forbidden, Incomplete, Invalid
-from acms_referrals.schemas import EditDraft, RequestContent, VersionOnly
+from acms_referrals.schemas import (
+    EditDraft,
+    ReferralView,
+    RequestContent,
+    TransitionOutcome,
+    VersionOnly,
+)
 from acms_referrals.service import transitions
-from acms_referrals.service.context import KIND, TIER_ACTIONS, Actor, Context
+from acms_referrals.service.context import KIND, REFERRAL, TIER_ACTIONS, Actor, Context
 from acms_referrals.service.reading import view_referral
-from acms_referrals.tables import organisations
+from acms_referrals.tables import organisations, staff_members
 
 
 async def _school_region(ctx: Context, school_id: UUID | None) -> str | None:
@@ -39,8 +45,7 @@ async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) 
     if region is not None:
         attr["school_region"] = region
     resource = PolicyResource(KIND, "new", attr)
-    if not await ctx.policy.is_allowed(actor.policy_principal, resource, "create"):
-        await ctx.record_denial(actor, resource, "create", None)
+    if not await ctx.access.allowed(REFERRAL, resource, "create"):
         raise Forbidden("not allowed to create a request for support for this school")
     return region
 
@@ -52,7 +57,7 @@ async def _primary_contact(
     they are school staff."""
     if content.primary_contact_id is None:
         return actor.account_id if actor.org_type == "school" else None
-    member = await staff_projection.get_member(ctx.session, content.primary_contact_id)
+    member = await staff_members.get_member(ctx.session, content.primary_contact_id)
     if member is None or member.disabled or member.organisation_id != school:
         raise Invalid("primary_contact_id", "not an active staff member of the student's school")
     return member.account_id
@@ -76,7 +81,7 @@ def _columns(content: RequestContent) -> dict[str, Any]:
     }
 
 
-async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> dict[str, Any]:
+async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> ReferralView:
     region = await _authorise_create(ctx, actor, content.school_id)
     if actor.org_id is None:
         raise Forbidden("your account belongs to no organisation")
@@ -111,7 +116,7 @@ async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> d
 
 async def edit_draft(
     ctx: Context, actor: Actor, referral_id: UUID, command: EditDraft
-) -> dict[str, Any]:
+) -> ReferralView:
     row = await transitions.load(ctx, referral_id)
     view_school = TIER_ACTIONS["school"]
     decision = await ctx.authorise(actor, row, "edit", also=[view_school])
@@ -138,7 +143,7 @@ async def edit_draft(
 
 async def submit(
     ctx: Context, actor: Actor, referral_id: UUID, command: VersionOnly
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "submit")
     if row.status == Status.DRAFT.value:
@@ -162,7 +167,7 @@ async def submit(
 
 async def withdraw(
     ctx: Context, actor: Actor, referral_id: UUID, command: VersionOnly
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "withdraw")
     updated = await transitions.apply(
