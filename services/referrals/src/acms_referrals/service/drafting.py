@@ -23,7 +23,7 @@ from acms_referrals.schemas import (
     TransitionOutcome,
     VersionOnly,
 )
-from acms_referrals.service import transitions
+from acms_referrals.service import reading, transitions
 from acms_referrals.service.context import KIND, REFERRAL, TIER_ACTIONS, Actor, Context
 from acms_referrals.service.reading import view_referral
 from acms_referrals.tables import organisations, staff_members
@@ -137,8 +137,13 @@ async def edit_draft(
     changes["primary_contact_id"] = await _primary_contact(ctx, actor, content, contact_org)
     if content.student.nsn:
         changes["student_key"] = student_key_for_nsn(content.student.nsn)
-    await transitions.apply(ctx, actor, row, "edit", command.version, changes, None)
-    return await view_referral(ctx, actor, referral_id)
+    updated = await transitions.apply(ctx, actor, row, "edit", command.version, changes, None)
+    if school:
+        # Moved to another school: what the caller now sees is decided again.
+        return await view_referral(ctx, actor, referral_id)
+    # Nothing the policy reads has changed: the tiers decided with `edit` still hold, and
+    # the answer needs no second round trip.
+    return await reading.present(ctx, actor, updated, decision.tiers)
 
 
 async def submit(

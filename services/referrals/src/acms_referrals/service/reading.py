@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
+
+from sqlalchemy.engine import Row
 
 from acms_referrals import repository
 from acms_referrals.schemas import ReferralView
@@ -19,7 +22,11 @@ async def view_referral(ctx: Context, actor: Actor, referral_id: UUID) -> Referr
     decision = await ctx.access.authorise(
         REFERRAL, referral_resource(row), student_key=row.student_key
     )
-    tiers = decision.tiers
+    return await present(ctx, actor, row, decision.tiers)
+
+
+async def present(ctx: Context, actor: Actor, row: Row[Any], tiers: list[str]) -> ReferralView:
+    """The request with the tiers granted, its read recorded."""
     names = await staff_members.names_of(ctx.session, people_of([row]))
     history = await repository.history(ctx.session, row.id) if "summary" in tiers else None
     ctx.record_read(actor, row, tiers, "check:view")
