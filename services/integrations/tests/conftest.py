@@ -22,6 +22,7 @@ from acms_contracts.vocabulary import OrgType, Role
 from acms_integrations.app import create
 from acms_integrations.handlers import handlers
 from acms_platform.testing.accounts import known_account
+from acms_platform.testing.openapi import check_responses
 from acms_platform.testing.pdp import private_pdp
 from acms_platform.testing.plugin import create_database, settings_for_test
 from acms_platform.testing.tokens import TestSigner
@@ -67,6 +68,7 @@ async def integrations(infrastructure, integrations_pdp) -> AsyncIterator[httpx.
         )
         await stack.enter_async_context(client)
         client.app = app  # type: ignore[attr-defined]
+        check_responses(client)  # every answer of every test against its OpenAPI schema
         yield client
 
 

@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from acms_platform.settings import Settings
 from acms_platform.testing.infra import provider_from_environment
+from acms_platform.testing.openapi import check_responses
 
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -115,6 +116,7 @@ async def start_service(infrastructure) -> AsyncIterator[ServiceFactory]:
             )
             await stack.enter_async_context(client)
             client.app = app  # type: ignore[attr-defined]
+            check_responses(client)  # every answer against its OpenAPI response schema
             return client
 
         yield start
