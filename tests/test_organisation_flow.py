@@ -112,8 +112,9 @@ def test_a_role_revoked_in_identity_stops_working_in_referrals(system, gateway):
     )
     assert revoked.status_code == 200, revoked.text
 
-    # Same access token, still unexpired: refused once RoleRevoked reaches referrals.
-    assert wait_until(lambda: create_draft() == 403), (
+    # Same access token, still unexpired: refused (401, sign in again) once RoleRevoked
+    # reaches referrals.
+    assert wait_until(lambda: create_draft() == 401), (
         f"revoked role still works in referrals: {create_draft()}"
     )
 

@@ -79,26 +79,44 @@ async def test_batch_check_decides_many_resources_in_one_call(identity_pdp):
     assert all(d.allows("disable") == (int(d.resource_id[1:]) % 2 == 1) for d in decisions.values())
 
 
+def _about(actor: str, target: str):
+    """Audit events of `actor`'s requests that name the account `target`."""
+    return lambda e: (
+        e["event_type"] == "ApiRequestAudited"
+        and e["payload"]["principal_id"] == actor
+        and any(r["id"] == target for r in e["payload"]["records"] + e["payload"]["denials"])
+    )
+
+
 async def test_a_denial_is_audited_even_though_the_request_fails(world):
+    target = world.accounts["asp_lead_a"]  # a colleague the case manager sees, not manages
+    response = await world.client.post(
+        f"/accounts/{target}/disable", headers=world.as_("case_manager_a")
+    )
+    assert response.status_code == 403
+    actor = str(world.accounts["case_manager_a"])
+    found = await _events(_bootstrap(world), topics.AUDIT_ACCESS, _about(actor, str(target)))
+    assert found, "no audit event for the denial"
+    payload = found[0]["payload"]
+    assert payload["records"] == [] and payload["status_code"] == 403
+    assert payload["roles"] == ["asp_case_manager"]
+    (denial,) = payload["denials"]
+    assert (denial["action"], denial["reason"]) == ("disable", "not_allowed")
+
+
+async def test_a_write_to_a_hidden_account_is_404_and_audited(world):
     target = world.accounts["case_manager_b"]
     response = await world.client.post(
         f"/accounts/{target}/roles",
         json={"role": "asp_workflow_lead"},
         headers=world.as_("asp_lead_a"),
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     actor = str(world.accounts["asp_lead_a"])
-    found = await _events(
-        _bootstrap(world),
-        topics.AUDIT_ACCESS,
-        lambda e: (
-            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == str(target)
-        ),
-    )
+    found = await _events(_bootstrap(world), topics.AUDIT_ACCESS, _about(actor, str(target)))
     assert found, "no audit event for the denial"
-    payload = found[0]["payload"]
-    assert payload["allowed"] is False and payload["action"] == "grant_role"
-    assert payload["roles"] == ["asp_workflow_lead"] and payload["tiers"] == []
+    (denial,) = found[0]["payload"]["denials"]
+    assert (denial["action"], denial["reason"]) == ("grant_role", "not_visible")
 
 
 async def test_reading_an_account_is_audited_with_its_tier(world):
@@ -106,16 +124,11 @@ async def test_reading_an_account_is_audited_with_its_tier(world):
     response = await world.client.get(f"/accounts/{target}", headers=world.as_("office_a"))
     assert response.status_code == 200
     actor = str(world.accounts["office_a"])
-    found = await _events(
-        _bootstrap(world),
-        topics.AUDIT_ACCESS,
-        lambda e: (
-            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == str(target)
-        ),
-    )
-    assert found and found[0]["payload"]["allowed"] is True
-    assert found[0]["payload"]["tiers"] == ["staff_directory", "staff_contact"]
-    assert found[0]["payload"]["rule"] == "identity_account:view"
+    found = await _events(_bootstrap(world), topics.AUDIT_ACCESS, _about(actor, str(target)))
+    assert found, "no audit event for the read"
+    (record,) = found[0]["payload"]["records"]
+    assert record["tiers"] == ["staff_directory", "staff_contact"]
+    assert record["rule"] == "check:view"
 
 
 async def test_account_changes_publish_their_events_in_order(world):

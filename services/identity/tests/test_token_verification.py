@@ -4,6 +4,7 @@ signed by identity's published key, for our audience, is 401."""
 import base64
 import json
 import time
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -13,8 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, update
 
+from acms_contracts.vocabulary import Role
 from acms_identity import signing
+from acms_identity.service import accounts
 from acms_identity.tables import signing_keys
+from acms_platform.testing.routes import not_refused
 from acms_platform.tokens import InvalidToken, JwksCache, TokenVerifier
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -186,3 +190,26 @@ async def test_jwks_cache_fetches_again_on_an_unknown_key_id_only():
     with pytest.raises(InvalidToken):
         await verifier.verify(jwt.encode(claims, keys[1], algorithm="EdDSA", headers={"kid": "k9"}))
     assert fetches == 2, "unknown kids cannot make us hammer identity within the interval"
+
+
+async def test_every_route_refuses_an_account_that_may_not_act_now(world):
+    """Tokens identity itself signed, still unexpired: of a disabled account, of an
+    account that does not exist, and listing a role revoked since: 401 on every route
+    but signing in."""
+    tag = uuid.uuid4().hex[:6]
+    gone = await world.add_account(f"gone-{tag}", "school_a", [Role.SCHOOL_STAFF])
+    demoted = await world.add_account(f"demoted-{tag}", "school_a", [Role.SCHOOL_STAFF])
+    tokens = {
+        "disabled account": world.tokens[f"gone-{tag}"],
+        "revoked role": world.tokens[f"demoted-{tag}"],
+    }
+    await world.system(accounts.disable_account, gone)
+    await world.system(accounts.revoke_role, demoted, Role.SCHOOL_STAFF)
+    async with world.client.app.state.runtime.database.transaction() as session:
+        tokens["unknown sub"] = await signing.sign_access_token(
+            session,
+            subject=str(uuid.uuid4()),
+            organisation_id=str(world.orgs["school_a"]),
+            roles=["school_staff"],
+        )
+    assert await not_refused(world.client, tokens) == []

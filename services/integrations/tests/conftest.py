@@ -21,6 +21,8 @@ from acms_contracts.identity import OrganisationRegistered
 from acms_contracts.vocabulary import OrgType, Role
 from acms_integrations.app import create
 from acms_integrations.handlers import handlers
+from acms_platform.testing.accounts import known_account
+from acms_platform.testing.openapi import check_responses
 from acms_platform.testing.pdp import private_pdp
 from acms_platform.testing.plugin import create_database, settings_for_test
 from acms_platform.testing.tokens import TestSigner
@@ -66,6 +68,7 @@ async def integrations(infrastructure, integrations_pdp) -> AsyncIterator[httpx.
         )
         await stack.enter_async_context(client)
         client.app = app  # type: ignore[attr-defined]
+        check_responses(client)  # every answer of every test against its OpenAPI schema
         yield client
 
 
@@ -100,7 +103,12 @@ async def world(integrations) -> World:
     for name, org_type in ORGANISATIONS:
         await world.add_organisation(name, org_type)
     for name, (org, roles, machine) in CALLERS.items():
-        world.tokens[name] = world.signer.token(
-            uuid.uuid4(), world.orgs[org], roles, is_service=machine
+        account = await known_account(
+            integrations.app,
+            world.signer,
+            roles,
+            organisation_id=world.orgs[org],
+            is_service=machine,
         )
+        world.tokens[name] = account.token
     return world

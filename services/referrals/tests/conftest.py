@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from acms_contracts.identity import MonitoringLinkAdded
 from acms_contracts.vocabulary import OrgType, Role
+from acms_platform.testing.openapi import check_responses
 from acms_platform.testing.pdp import private_pdp
 from acms_platform.testing.plugin import create_database, settings_for_test
 from acms_referrals.app import create
@@ -86,6 +87,7 @@ async def referrals(infrastructure, referrals_pdp) -> AsyncIterator[httpx.AsyncC
         )
         await stack.enter_async_context(client)
         client.app = app  # type: ignore[attr-defined]
+        check_responses(client)  # every answer of every test against its OpenAPI schema
         yield client
 
 

@@ -5,6 +5,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from acms_platform.testing.accounts import tokens_refused_at_once
+from acms_platform.testing.routes import not_refused
+
 from .requests import complete_request, make_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -171,3 +174,10 @@ async def test_a_disabled_account_is_refused_before_its_token_expires(world):
     await world.deliver(AccountDisabled(account_id=account))
     refused = await world.client.get("/referrals", headers=world.as_("teacher_soon_gone"))
     assert refused.status_code == 401
+
+
+async def test_every_route_refuses_an_account_that_may_not_act_now(world):
+    """A disabled account's token, an unknown account's and one listing a revoked role:
+    401 on every route, at once."""
+    refused = await tokens_refused_at_once(world.client.app, world.signer, "school_leader")
+    assert await not_refused(world.client, refused) == []

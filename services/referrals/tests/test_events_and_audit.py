@@ -1,6 +1,8 @@
 """Each transition reaches Kafka once, keyed by the student; every read of a request is
 audited with the tiers it returned, and every refusal too."""
 
+import uuid
+
 import pytest
 
 from acms_contracts import topics
@@ -89,60 +91,110 @@ async def test_decline_and_reallocation_events_carry_reason_and_providers(world)
     assert reallocated["provider_id"] == str(world.orgs["asp_b"])
 
 
+def _audited(world, who: str, predicate):
+    """The audit events of requests made by `who` that `predicate` accepts."""
+    actor = str(world.accounts[who])
+    return published(
+        _bootstrap(world),
+        topics.AUDIT_ACCESS,
+        lambda e: (
+            e["event_type"] == "ApiRequestAudited"
+            and e["payload"]["principal_id"] == actor
+            and predicate(e["payload"])
+        ),
+    )
+
+
+def _names(referral_id: str):
+    return lambda p: any(r["id"] == referral_id for r in p["records"] + p["denials"])
+
+
 async def test_reading_a_request_is_audited_with_the_tiers_returned(world):
     referral, student_key = await _made(world, "submitted")
     response = await world.client.get(
         f"/referrals/{referral['id']}", headers=world.as_("investigator")
     )
     assert response.status_code == 200
-    actor = str(world.accounts["investigator"])
-    found = await published(
-        _bootstrap(world),
-        topics.AUDIT_ACCESS,
-        lambda e: (
-            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == referral["id"]
-        ),
-    )
+    found = await _audited(world, "investigator", _names(referral["id"]))
     assert found, "no audit record of the read"
     key, envelope = found[0]
     payload = envelope["payload"]
-    assert payload["allowed"] is True and payload["service"] == "referrals"
-    assert payload["tiers"] == ["basic", "summary", "full", "school"]
-    assert payload["subject_student_key"] == student_key == key
+    assert payload["service"] == "referrals" and payload["denials"] == []
+    assert (payload["method"], payload["route"]) == ("GET", "/referrals/{referral_id}")
+    assert payload["action"] == "view_referral"
+    assert payload["records"] == [
+        {
+            "kind": "referral",
+            "id": referral["id"],
+            "student_key": student_key,
+            "tiers": ["basic", "summary", "full", "school"],
+            "rule": "check:view",
+        }
+    ]
+    # Keyed by the caller's organisation: the audit trail indexes it per student.
+    assert key == payload["organisation_id"] == str(world.orgs["ministry"])
 
 
-async def test_listing_audits_each_request_returned(world):
+async def test_a_list_is_one_audit_event_naming_every_request_returned(world):
     body = complete_request(world)
-    body["student"]["family_name"] = "Listed" + body["student"]["nsn"]
-    referral = await make_request(world, "draft", body=body)
+    family = "Listed" + body["student"]["nsn"]
+    made = []
+    for _ in range(2):
+        body = complete_request(world)
+        body["student"]["family_name"] = family
+        made.append(await make_request(world, "draft", body=body))
     listed = await world.client.get(
-        "/referrals", params={"q": body["student"]["family_name"]}, headers=world.as_("office_a")
+        "/referrals", params={"q": family}, headers=world.as_("office_a")
     )
-    assert [v["id"] for v in listed.json()] == [referral["id"]]
-    actor = str(world.accounts["office_a"])
-    found = await published(
-        _bootstrap(world),
-        topics.AUDIT_ACCESS,
-        lambda e: (
-            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == referral["id"]
+    assert sorted(v["id"] for v in listed.json()) == sorted(r["id"] for r in made)
+    found = await _audited(
+        world,
+        "office_a",
+        lambda p: (
+            p["action"] == "list_referrals" and any(r["id"] == made[0]["id"] for r in p["records"])
         ),
     )
-    assert found and found[0][1]["payload"]["rule"] == "plan:view"
+    assert len(found) == 1, "one event per request, not one per row"
+    records = found[0][1]["payload"]["records"]
+    assert sorted(r["id"] for r in records) == sorted(r["id"] for r in made)
+    assert {r["rule"] for r in records} == {"plan:view"}
 
 
 async def test_an_attempt_to_read_an_invisible_request_is_audited_as_a_denial(world):
     referral, student_key = await _made(world, "draft")
     response = await world.client.get(f"/referrals/{referral['id']}", headers=world.as_("leader_b"))
     assert response.status_code == 404
-    actor = str(world.accounts["leader_b"])
-    found = await published(
-        _bootstrap(world),
-        topics.AUDIT_ACCESS,
-        lambda e: (
-            e["payload"]["principal_id"] == actor and e["payload"]["resource_id"] == referral["id"]
-        ),
-    )
+    found = await _audited(world, "leader_b", _names(referral["id"]))
     assert found, "no audit record of the denial"
     payload = found[0][1]["payload"]
-    assert payload["allowed"] is False and payload["tiers"] == []
-    assert payload["subject_student_key"] == student_key
+    assert payload["records"] == [] and payload["status_code"] == 404
+    assert payload["denials"] == [
+        {
+            "kind": "referral",
+            "id": referral["id"],
+            "action": "view",
+            "student_key": student_key,
+            "reason": "not_visible",
+        }
+    ]
+
+
+async def test_a_probe_of_an_id_that_does_not_exist_is_audited(world):
+    probed = str(uuid.uuid4())
+    response = await world.client.get(f"/referrals/{probed}", headers=world.as_("leader_b"))
+    assert response.status_code == 404
+    found = await _audited(world, "leader_b", _names(probed))
+    assert found, "no audit record of the probe"
+    assert found[0][1]["payload"]["denials"][0]["reason"] == "not_found"
+
+
+async def test_a_write_to_a_hidden_request_is_404_and_audited(world):
+    referral, _ = await _made(world, "draft")
+    response = await world.client.post(
+        f"/referrals/{referral['id']}/submit",
+        json={"version": referral["version"]},
+        headers=world.as_("leader_b"),
+    )
+    assert response.status_code == 404
+    found = await _audited(world, "leader_b", _names(referral["id"]))
+    assert found and found[0][1]["payload"]["denials"][0]["action"] == "submit"

@@ -15,6 +15,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     identity.RoleGranted,
     identity.RoleRevoked,
     audit.AccessDecisionRecorded,
+    audit.ApiRequestAudited,
     platform.ProbeEmitted,
     platform.BenchmarkProbeEmitted,
     referrals.ReferralDrafted,

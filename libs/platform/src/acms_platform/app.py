@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from acms_platform.errors import PlatformError, platform_error_response
 from acms_platform.logs import configure_logging
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings, load_settings
@@ -44,6 +45,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app, settings.max_body_bytes)
+    app.add_exception_handler(PlatformError, platform_error_response)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
     )

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -30,6 +31,9 @@ from acms_platform.migrations import upgrade_to_head
 from acms_platform.outbox import MAX_EVENT_BYTES, Outbox, OutboxRelay
 from acms_platform.settings import Settings
 
+if TYPE_CHECKING:
+    from acms_platform.access.actor import ActorSource
+
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 10.0
@@ -47,6 +51,9 @@ class ServiceDefinition:
     root: Path
     handlers: EventHandlers | None = None
     publishes: tuple[str, ...] = ()
+    # Who a caller is now (`acms_platform.access.ActorSource`): the staff projection, or
+    # identity's own accounts. Every route's actor is checked against it.
+    actors: ActorSource | None = None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -19,6 +19,7 @@ from uuid import UUID
 import httpx
 import jwt
 from jwt.algorithms import OKPAlgorithm
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ISSUER = "acms-identity"
 AUDIENCE = "acms"
@@ -33,6 +34,53 @@ JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
 
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, tampered with or not meant for us."""
+
+
+class AccessClaims(BaseModel):
+    """The claims of an access token: what identity signs and every service verifies.
+    Identity builds its tokens from this model and the verifier reads them back through
+    it, so the two cannot drift apart."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    iss: str = ISSUER
+    aud: str = AUDIENCE
+    sub: str = Field(min_length=1, max_length=64, description="the account id")
+    org: UUID | None = Field(default=None, description="the account's organisation")
+    roles: tuple[str, ...] = ()
+    svc: bool = Field(default=False, description="a machine identity (client credentials)")
+    iat: int
+    nbf: int | None = None
+    exp: int
+    jti: str | None = None
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        subject: str,
+        organisation_id: UUID | str | None,
+        roles: Sequence[str],
+        is_service: bool = False,
+        lifetime_seconds: int,
+        token_id: str | None = None,
+        now: int | None = None,
+    ) -> AccessClaims:
+        issued = int(time.time()) if now is None else now
+        return cls(
+            sub=subject,
+            org=UUID(str(organisation_id)) if organisation_id else None,
+            roles=tuple(sorted(str(r) for r in roles)),
+            svc=is_service,
+            iat=issued,
+            nbf=issued,
+            exp=issued + lifetime_seconds,
+            jti=token_id,
+        )
+
+    def encode_claims(self) -> dict[str, Any]:
+        """The JSON claims to sign (unset optional claims left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 @dataclass(frozen=True)
@@ -137,16 +185,16 @@ class TokenVerifier:
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     try:
-        organisation = claims.get("org")
-        roles = claims.get("roles", [])
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ValueError("roles must be a list of strings")
-        return Principal(
-            id=str(claims["sub"]),
-            organisation_id=UUID(organisation) if organisation else None,
-            roles=tuple(roles),
-            is_service=bool(claims.get("svc", False)),
-            token_id=claims.get("jti"),
-        )
-    except (KeyError, ValueError, TypeError) as error:
-        raise InvalidToken(f"token claims malformed: {error}") from None
+        parsed = AccessClaims.model_validate(claims, strict=False)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidToken(f"token claims malformed: {problems}") from None
+    if isinstance(claims.get("roles"), str):
+        raise InvalidToken("token claims malformed: roles must be a list of strings")
+    return Principal(
+        id=parsed.sub,
+        organisation_id=parsed.org,
+        roles=parsed.roles,
+        is_service=parsed.svc,
+        token_id=parsed.jti,
+    )

@@ -6,13 +6,16 @@ from fastapi import FastAPI
 
 from acms_cases import api
 from acms_cases.handlers import handlers
+from acms_cases.tables import projections
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
-definition = ServiceDefinition(name="cases", root=SERVICE_ROOT, handlers=handlers)
+definition = ServiceDefinition(
+    name="cases", root=SERVICE_ROOT, handlers=handlers, actors=projections
+)
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, [api.router], settings)
+    return create_app(definition, api.routers, settings)

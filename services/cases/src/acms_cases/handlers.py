@@ -1,7 +1,7 @@
 """Kafka subscribers of the cases service."""
 
-from acms_cases.tables import organisations
+from acms_cases.tables import projections
 from acms_platform.messaging import EventHandlers
 
 handlers = EventHandlers(consumer="cases")
-organisations.register(handlers)
+projections.register(handlers)

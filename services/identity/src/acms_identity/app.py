@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from acms_contracts import topics
 from acms_identity import signing
 from acms_identity.api import routers
-from acms_identity.errors import IdentityError, identity_error_response
 from acms_identity.handlers import handlers
+from acms_identity.repository import IdentityAccounts
 from acms_platform.app import create_app
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings
@@ -27,13 +27,13 @@ definition = ServiceDefinition(
     root=SERVICE_ROOT,
     handlers=handlers,
     publishes=(topics.IDENTITY_ORGANISATIONS, topics.IDENTITY_ACCOUNTS, topics.AUDIT_ACCESS),
+    actors=IdentityAccounts(),
 )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
     app = create_app(definition, routers, settings)
     runtime: Runtime = app.state.runtime
-    app.add_exception_handler(IdentityError, identity_error_response)
     # Identity verifies its own tokens from its own table, not over HTTP from itself.
     app.state.token_verifier = TokenVerifier(JwksCache(lambda: _local_jwks(runtime)))
     _prepare_signing_key_at_start(app, runtime)

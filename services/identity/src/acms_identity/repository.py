@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from acms_identity.tables import account_roles, accounts, catchments, organisations
+from acms_identity.tables import account_roles, accounts, catchments, organisations, refresh_tokens
+from acms_platform.access import Account
 
 # Every attribute the identity_account policy can mention, mapped to a column.
 ACCOUNT_POLICY_COLUMNS: dict[str, Any] = {
@@ -83,3 +85,67 @@ async def current_catchment(session: AsyncSession, school_id: UUID, on: date) ->
         .limit(1)
     )
     return (await session.execute(statement)).first()
+
+
+class IdentityAccounts:
+    """Identity's actor source: who a caller is now, from its own tables. Its roles are
+    exact: a token listing a role the account no longer holds is refused."""
+
+    async def account(self, session: AsyncSession, account_id: UUID) -> Account | None:
+        row = await get_account(session, account_id)
+        if row is None:
+            return None
+        return Account(
+            account_id=row.id,
+            organisation_id=row.organisation_id,
+            disabled=row.disabled_at is not None,
+            roles=frozenset(row.roles),
+            roles_exact=True,
+            display_name=row.display_name,
+            org_type=row.org_type,
+        )
+
+
+# --- Accounts and roles: the writes of `service/accounts.py` ------------------------------
+
+
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    statement = select(accounts.c.id).where(accounts.c.email == email)
+    return (await session.execute(statement)).first() is not None
+
+
+async def insert_account(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(accounts).values(**values))
+
+
+async def update_account(session: AsyncSession, account_id: UUID, values: dict[str, Any]) -> None:
+    await session.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+async def add_role(session: AsyncSession, account_id: UUID, role: str) -> bool:
+    """Grant `role`; False if the account held it already."""
+    statement = (
+        pg_insert(account_roles)
+        .values(account_id=account_id, role=role)
+        .on_conflict_do_nothing()
+        .returning(account_roles.c.role)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def remove_role(session: AsyncSession, account_id: UUID, role: str) -> bool:
+    """Revoke `role`; False if the account did not hold it."""
+    statement = (
+        delete(account_roles)
+        .where(account_roles.c.account_id == account_id, account_roles.c.role == role)
+        .returning(account_roles.c.role)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def revoke_refresh_tokens(session: AsyncSession, account_id: UUID, at: datetime) -> None:
+    await session.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.account_id == account_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )

@@ -10,7 +10,6 @@ is withdrawn from the JWKS and from signing at once."""
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -23,7 +22,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_identity.tables import signing_keys
-from acms_platform.tokens import ALGORITHM, AUDIENCE, ISSUER
+from acms_platform.tokens import ALGORITHM, AccessClaims
 
 ACCESS_TOKEN_SECONDS = 300
 KEY_LIFETIME = timedelta(days=30)
@@ -120,19 +119,14 @@ async def sign_access_token(
     is_service: bool = False,
 ) -> str:
     key = await active_key(session)
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": subject,
-        "org": organisation_id,
-        "roles": sorted(roles),
-        "svc": is_service,
-        "iat": now,
-        "nbf": now,
-        "exp": now + ACCESS_TOKEN_SECONDS,
-        "jti": str(uuid4()),
-    }
+    claims = AccessClaims.issue(
+        subject=subject,
+        organisation_id=organisation_id,
+        roles=roles,
+        is_service=is_service,
+        lifetime_seconds=ACCESS_TOKEN_SECONDS,
+        token_id=str(uuid4()),
+    ).encode_claims()
     private_key = serialization.load_pem_private_key(key.private_key_pem.encode(), None)
     assert isinstance(private_key, Ed25519PrivateKey)
     return jwt.encode(claims, private_key, algorithm=ALGORITHM, headers={"kid": key.kid})

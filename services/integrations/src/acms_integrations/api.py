@@ -1,29 +1,13 @@
 """HTTP routes of the integrations service: each turns input into one use-case call."""
 
-from uuid import UUID
-
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from acms_integrations import service
 from acms_integrations.dependencies import EnrolFeedClient, IntegrationsContext
 from acms_integrations.schemas import MAX_CHANGES_PER_BATCH, EnrolmentChanges, IntakeReport
-from acms_integrations.tables import organisations
-from acms_platform.dependencies import CurrentPrincipal, DbSession
-from acms_platform.identity_projection import OrganisationView
+from acms_integrations.tables import projections
 
 router = APIRouter()
-
-
-@router.get("/organisations/{organisation_id}", response_model=OrganisationView)
-async def get_organisation(
-    organisation_id: UUID, session: DbSession, principal: CurrentPrincipal
-) -> OrganisationView:
-    """This service's projection of an organisation registered in identity (any signed-in
-    caller: organisations hold no personal information, but nothing here is anonymous)."""
-    found = await organisations.get(session, organisation_id)
-    if found is None:
-        raise HTTPException(404, detail=f"organisation {organisation_id} not known here")
-    return found
 
 
 @router.post(
@@ -44,3 +28,6 @@ async def report_enrolment_changes(
     batch: EnrolmentChanges, ctx: IntegrationsContext, client: EnrolFeedClient
 ) -> IntakeReport:
     return await service.report_enrolment_changes(ctx, batch)
+
+
+routers = [projections.router, router]

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from acms_contracts import topics
 from acms_integrations import api
-from acms_integrations.errors import IntegrationsError, integrations_error_response
 from acms_integrations.handlers import handlers
+from acms_integrations.tables import projections
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
@@ -21,10 +21,9 @@ definition = ServiceDefinition(
     root=SERVICE_ROOT,
     handlers=handlers,
     publishes=(topics.ENROLMENTS, topics.AUDIT_ACCESS),
+    actors=projections,
 )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    app = create_app(definition, [api.router], settings)
-    app.add_exception_handler(IntegrationsError, integrations_error_response)
-    return app
+    return create_app(definition, api.routers, settings)

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from acms_integrations.service import Context, authorise_feed
+from acms_platform.access import CurrentActor
 from acms_platform.dependencies import (
-    CurrentPrincipal,
     DbSession,
     Policy,
     ServiceOutbox,
@@ -32,10 +32,11 @@ def get_context(
 IntegrationsContext = Annotated[Context, Depends(get_context)]
 
 
-async def enrol_feed_client(principal: CurrentPrincipal, ctx: IntegrationsContext) -> Principal:
-    """Decided before the body is read: a person gets 403 whatever they send."""
-    await authorise_feed(ctx, principal)
-    return principal
+async def enrol_feed_client(actor: CurrentActor, ctx: IntegrationsContext) -> Principal:
+    """Decided before the body is read: a person gets 403 whatever they send; an account
+    that may not act now (disabled, unknown, a revoked role) 401."""
+    await authorise_feed(ctx, actor.principal)
+    return actor.principal
 
 
 EnrolFeedClient = Annotated[Principal, Depends(enrol_feed_client)]

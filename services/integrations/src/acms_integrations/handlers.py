@@ -1,7 +1,7 @@
 """Kafka subscribers of the integrations service."""
 
-from acms_integrations.tables import organisations
+from acms_integrations.tables import projections
 from acms_platform.messaging import EventHandlers
 
 handlers = EventHandlers(consumer="integrations")
-organisations.register(handlers)
+projections.register(handlers)

@@ -3,10 +3,11 @@
 from sqlalchemy import Column, Date, DateTime, String, Table, Uuid, func
 
 from acms_platform.database import new_metadata
-from acms_platform.identity_projection import OrganisationProjection
+from acms_platform.projections import Projections
 
 metadata = new_metadata()
-organisations = OrganisationProjection(metadata)
+projections = Projections(metadata)
+organisations = projections.organisations
 
 # Each student's current enrolment as the ENROL feed last reported it, by student key, with
 # the NSN the key was computed from (to re-key after a change of the student-key secret;

@@ -1,55 +1,31 @@
-"""Failures of referrals use cases, each with the HTTP status the edge answers with."""
+"""Failures of referrals use cases: the platform's errors (`acms_platform.errors`, each
+with its status, answered by the platform), plus what only referrals says."""
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from acms_platform.errors import Forbidden, Invalid, NotAuthenticated, PlatformError
+from acms_platform.errors import NotFound as PlatformNotFound
 from acms_referrals.domain import StaleVersion, WrongState
 
-
-class ReferralError(Exception):
-    status_code = 400
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-    def body(self) -> dict[str, object]:
-        return {"detail": self.detail}
+__all__ = [
+    "Forbidden",
+    "Incomplete",
+    "Invalid",
+    "NotAuthenticated",
+    "NotFound",
+    "conflict_response",
+]
 
 
-class NotAuthenticated(ReferralError):
-    status_code = 401
-
-
-class Forbidden(ReferralError):
-    """The caller sees the request but may not do this to it."""
-
-    status_code = 403
-
-
-class NotFound(ReferralError):
+class NotFound(PlatformNotFound):
     """Absent, or not visible to the caller: the two are indistinguishable on purpose."""
-
-    status_code = 404
 
     def __init__(self, referral_id: object) -> None:
         super().__init__(f"no request for support {referral_id}")
 
 
-class Invalid(ReferralError):
-    """Bad input: the message starts with the field it is about."""
-
-    status_code = 422
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-
-    def body(self) -> dict[str, object]:
-        return {"detail": self.detail, "errors": [{"field": self.field, "message": self.detail}]}
-
-
-class Incomplete(ReferralError):
+class Incomplete(PlatformError):
     """Submit of a request that lacks required fields: every missing field by name."""
 
     status_code = 422
@@ -64,12 +40,6 @@ class Incomplete(ReferralError):
             "missing": self.missing,
             "errors": [{"field": f, "message": "required to submit"} for f in self.missing],
         }
-
-
-async def referral_error_response(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ReferralError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
-    return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
 
 
 async def conflict_response(request: Request, error: Exception) -> JSONResponse:

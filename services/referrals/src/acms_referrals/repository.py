@@ -8,16 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from cerbos.sdk.model import PlanResourcesResponse
-from cerbos_sqlalchemy.query import OPERATOR_FNS as _DEFAULT_OPERATORS
-from cerbos_sqlalchemy.query import get_query
-from sqlalchemy import Select, Uuid, or_, select, true, union
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Select, or_, select, union
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 
-from acms_referrals.tables import enrolments, organisations, referral_transitions, referrals
+from acms_platform.access import disjuncts, plan_condition
+from acms_referrals.tables import organisations, referral_transitions, referrals
 
 # Every attribute the referral policy's view rules (view, view_school) can mention, mapped
 # to a column.
@@ -34,34 +31,10 @@ REFERRAL_POLICY_COLUMNS: dict[str, Any] = {
 }
 
 
-def _is_id(column: Any) -> bool:
-    return isinstance(getattr(column, "type", None), Uuid)
-
-
-def _eq(column: Any, value: Any) -> Any:
-    if value == "" and _is_id(column):
-        return column.is_(None)
-    return _DEFAULT_OPERATORS["eq"](column, value)
-
-
-def _ne(column: Any, value: Any) -> Any:
-    if value == "" and _is_id(column):
-        return column.is_not(None)
-    return _DEFAULT_OPERATORS["ne"](column, value)
-
-
 def readable_condition(plan: PlanResourcesResponse) -> ColumnElement[bool]:
-    """The policy's plan as a SQL condition on `referrals` (always-false for a denial).
-    The policy says "" for a request with no school, provider or assignee
-    (`referral_resource`) where the table holds NULL: `== ""` on those columns is
-    `IS NULL` (PostgreSQL would refuse '' as a uuid)."""
-    query = get_query(
-        plan,
-        referrals,
-        REFERRAL_POLICY_COLUMNS,
-        operator_override_fns={"eq": _eq, "ne": _ne},
-    )
-    return true() if query.whereclause is None else query.whereclause
+    """The policy's plan as a SQL condition on `referrals` (always-false for a denial;
+    a missing school, provider or assignee is NULL: `acms_platform.access.plan`)."""
+    return plan_condition(plan, referrals, REFERRAL_POLICY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -117,18 +90,6 @@ async def history(session: AsyncSession, referral_id: UUID) -> list[Row[Any]]:
         .order_by(referral_transitions.c.id)
     )
     return list((await session.execute(statement)).all())
-
-
-async def record_enrolment_if_later(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Hold `values` as the student's current enrolment if its `as_of` is later than the
-    one held (one statement: concurrent deliveries serialise on the row). False if not."""
-    statement = pg_insert(enrolments).values(**values)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[enrolments.c.student_key],
-        set_={c: statement.excluded[c] for c in values if c != "student_key"},
-        where=enrolments.c.as_of < statement.excluded.as_of,
-    ).returning(enrolments.c.student_key)
-    return (await session.execute(upsert)).first() is not None
 
 
 async def lock_requests_elsewhere(
@@ -213,7 +174,7 @@ def page_statement(readable: ColumnElement[bool], filters: ListFilters) -> Selec
     requests at their school, or made by them) is read branch by branch, each in index
     order up to the page's end, and the page is taken from the union of their ids: as one
     condition PostgreSQL gathers every matching row of every branch and sorts them all."""
-    branches = _disjuncts(readable)
+    branches = disjuncts(readable)
     if len(branches) < 2:
         return readable_statement(readable, filters).limit(filters.limit).offset(filters.offset)
     end = filters.offset + filters.limit
@@ -236,12 +197,6 @@ def page_statement(readable: ColumnElement[bool], filters: ListFilters) -> Selec
         .limit(filters.limit)
         .offset(filters.offset)
     )
-
-
-def _disjuncts(condition: ColumnElement[bool]) -> list[ColumnElement[bool]]:
-    if isinstance(condition, BooleanClauseList) and condition.operator is operators.or_:
-        return list(condition.clauses)
-    return [condition]
 
 
 async def readable(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from acms_contracts.student_keys import NSN_PATTERN
+from acms_platform.access import TieredView, tier_field
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -133,3 +134,58 @@ class Allocate(VersionOnly):
 
 class Assign(VersionOnly):
     assignee_id: UUID
+
+
+# --- Responses ---------------------------------------------------------------------------
+# A request as one caller may see it: each field belongs to a tier (ACCESS-MODEL section
+# 3; `school`: where the request is now), and fields of tiers not granted are absent.
+
+
+class HistoryEntry(BaseModel):
+    """One transition; its details (providers, schools, dates) as the grant allows."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: str
+    from_status: str | None
+    to_status: str
+    at: str = Field(description="ISO 8601")
+    actor_id: str | None = Field(default=None, description="absent where it would tell where")
+
+
+class ReferralView(TieredView):
+    id: str | None = tier_field("basic")
+    status: str | None = tier_field("basic")
+    version: int | None = tier_field("basic")
+    student_name: str | None = tier_field("basic")
+    primary_contact_name: str | None = tier_field("basic")
+    opened_at: str | None = tier_field("basic", description="ISO 8601")
+    school_id: str | None = tier_field("basic", "school")
+    provider_id: str | None = tier_field("basic", "school")
+    case_manager_name: str | None = tier_field("basic", "school")
+    nsn: str | None = tier_field("summary")
+    year_level: int | None = tier_field("summary")
+    reason_category: str | None = tier_field("summary", or_in=["full"])
+    decline_reason: str | None = tier_field("summary")
+    updated_at: str | None = tier_field("summary", description="ISO 8601")
+    history: list[HistoryEntry] | None = tier_field("summary")
+    provider_type: str | None = tier_field("summary", "school")
+    assignee_id: str | None = tier_field("summary", "school")
+    student: dict[str, Any] | None = tier_field("full", description="as written")
+    whanau: list[dict[str, Any]] | None = tier_field("full")
+    reason_text: str | None = tier_field("full")
+    actions_taken: str | None = tier_field("full")
+    pastoral: dict[str, Any] | None = tier_field("full")
+    primary_contact_id: str | None = tier_field("full")
+    created_by: str | None = tier_field("full")
+    creator_org_id: str | None = tier_field("full")
+    tiers: list[str] = Field(description="the tiers granted: which fields may be present")
+
+
+class TransitionOutcome(BaseModel):
+    """What a transition answers: the new state only (the caller may no longer see the
+    request afterwards, so no content)."""
+
+    id: str
+    status: str
+    version: int

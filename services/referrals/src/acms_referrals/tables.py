@@ -4,7 +4,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -14,13 +13,17 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 
 from acms_platform.database import new_metadata
-from acms_platform.identity_projection import OrganisationProjection
+from acms_platform.projections import EnrolmentProjection, Projections
 
 metadata = new_metadata()
-organisations = OrganisationProjection(metadata)
+projections = Projections(metadata, enrolments=True)
+organisations = projections.organisations
+staff_members = projections.staff
+assert projections.enrolments is not None
+enrolment_projection: EnrolmentProjection = projections.enrolments
 
 # One row per request for support. Columns hold what policies and lists filter on;
 # `details` holds the request as written (the `full` tier).
@@ -78,37 +81,10 @@ referral_transitions = Table(
     Column("detail", JSONB, nullable=False),
 )
 
-# Identity's accounts as this service needs them: who may be a primary contact or a case
-# manager, and their names (kept from identity's events).
-staff = Table(
-    "staff",
-    metadata,
-    Column("account_id", Uuid, primary_key=True),
-    Column("organisation_id", Uuid, nullable=False, index=True),
-    Column("display_name", String(200), nullable=False),
-    Column("roles", ARRAY(String(40)), nullable=False),
-    # Roles identity revoked since: they stop working here even on a token that lists them.
-    Column("revoked_roles", ARRAY(String(40)), nullable=False, server_default="{}"),
-    Column("disabled", Boolean, nullable=False, server_default="false"),
-)
-
-# Which ASPs each regional contract manager monitors (identity's monitoring links).
-monitoring_links = Table(
-    "monitoring_links",
-    metadata,
-    Column("account_id", Uuid, primary_key=True),
-    Column("asp_id", Uuid, primary_key=True),
-)
-
-# Each student's current enrolment as ENROL last reported it (integrations'
-# StudentEnrolmentChanged), by student key. `as_of` orders the changes: an event not later
-# than the one held here is stale and changes nothing.
-enrolments = Table(
-    "enrolments",
-    metadata,
-    Column("student_key", String(64), primary_key=True),
-    Column("school_id", Uuid),  # null: enrolled nowhere
-    Column("effective_on", Date, nullable=False),
-    Column("as_of", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+# Identity's accounts (who may be a primary contact or a case manager, their names, and
+# who a caller is now), the ASPs each regional contract manager monitors, and each
+# student's current enrolment as ENROL last reported it (integrations'
+# StudentEnrolmentChanged): the platform's projections.
+staff = projections.staff.table
+monitoring_links = projections.staff.monitoring_links
+enrolments = enrolment_projection.table

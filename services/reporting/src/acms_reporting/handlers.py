@@ -1,7 +1,7 @@
 """Kafka subscribers of the reporting service."""
 
 from acms_platform.messaging import EventHandlers
-from acms_reporting.tables import organisations
+from acms_reporting.tables import projections
 
 handlers = EventHandlers(consumer="reporting")
-organisations.register(handlers)
+projections.register(handlers)

@@ -1,7 +1,7 @@
 """Tables of the reporting service."""
 
 from acms_platform.database import new_metadata
-from acms_platform.identity_projection import OrganisationProjection
+from acms_platform.projections import Projections
 
 metadata = new_metadata()
-organisations = OrganisationProjection(metadata)
+projections = Projections(metadata)

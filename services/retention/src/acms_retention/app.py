@@ -9,10 +9,13 @@ from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
 from acms_retention import api
 from acms_retention.handlers import handlers
+from acms_retention.tables import projections
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
-definition = ServiceDefinition(name="retention", root=SERVICE_ROOT, handlers=handlers)
+definition = ServiceDefinition(
+    name="retention", root=SERVICE_ROOT, handlers=handlers, actors=projections
+)
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, [api.router], settings)
+    return create_app(definition, api.routers, settings)

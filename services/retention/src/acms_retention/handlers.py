@@ -1,7 +1,7 @@
 """Kafka subscribers of the retention service."""
 
 from acms_platform.messaging import EventHandlers
-from acms_retention.tables import organisations
+from acms_retention.tables import projections
 
 handlers = EventHandlers(consumer="retention")
-organisations.register(handlers)
+projections.register(handlers)

@@ -26,6 +26,7 @@ from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.settings import Settings
 from acms_platform.testing.infra import provider_from_environment
 from acms_platform.testing.isolation import KafkaPicture, delete_namespace, demo_picture
+from acms_platform.testing.openapi import check_responses
 
 RUN_ID = uuid.uuid4().hex[:8]
 # The student-key secret of every service a test starts (a fixed, made-up value: tests
@@ -141,6 +142,7 @@ async def start_service(infrastructure) -> AsyncIterator[ServiceFactory]:
             )
             await stack.enter_async_context(client)
             client.app = app  # type: ignore[attr-defined]
+            check_responses(client)  # every answer against its OpenAPI response schema
             return client
 
         yield start

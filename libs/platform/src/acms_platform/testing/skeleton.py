@@ -11,6 +11,7 @@ from datetime import datetime
 
 import httpx
 import pytest
+import pytest_asyncio
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
@@ -19,6 +20,8 @@ from acms_contracts.identity import OrganisationRegistered, OrganisationRenamed
 from acms_contracts.vocabulary import OrgType
 from acms_platform.migrations import alembic_config
 from acms_platform.platform_tables import inbox
+from acms_platform.testing.accounts import known_account, tokens_refused_at_once
+from acms_platform.testing.routes import not_refused
 from acms_platform.testing.tokens import TestSigner
 
 
@@ -50,10 +53,15 @@ class ProjectionServiceTests:
         raise NotImplementedError("a subclass provides the service's client")
 
     @pytest.fixture
-    def signed_in(self, service) -> dict[str, str]:
+    def signer(self, service) -> TestSigner:
         signer = TestSigner()
         signer.trusted_by(service.app)
-        return {"authorization": f"Bearer {signer.token(uuid.uuid4(), uuid.uuid4(), [])}"}
+        return signer
+
+    @pytest_asyncio.fixture(loop_scope="session")
+    async def signed_in(self, service, signer) -> dict[str, str]:
+        """Headers of an account the service knows (through its staff projection)."""
+        return (await known_account(service.app, signer)).headers
 
     async def test_started_ready_with_migrations_at_head(self, service):
         assert (await service.get("/healthz")).status_code == 200
@@ -115,6 +123,14 @@ class ProjectionServiceTests:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         response = await service.get(f"/organisations/{uuid.uuid4()}", headers=headers)
         assert response.status_code == 401, response.text
+
+    async def test_a_good_signature_is_not_enough_for_an_account_that_may_not_act_now(
+        self, service, signer
+    ):
+        """Every route of the service, with a disabled account's token, an unknown
+        account's, and one listing a revoked role: all 401."""
+        refused = await tokens_refused_at_once(service.app, signer, "school_leader")
+        assert await not_refused(service, refused) == []
 
     async def test_an_unknown_organisation_is_404_naming_it(self, service, signed_in):
         unknown = uuid.uuid4()

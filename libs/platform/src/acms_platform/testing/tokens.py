@@ -4,7 +4,6 @@ is told to trust (its JWKS), so a service's tests need no running identity."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from jwt.algorithms import OKPAlgorithm
 
-from acms_platform.tokens import ALGORITHM, AUDIENCE, ISSUER, JwksCache, TokenVerifier
+from acms_platform.tokens import ALGORITHM, AccessClaims, JwksCache, TokenVerifier
 
 
 class TestSigner:
@@ -39,17 +38,13 @@ class TestSigner:
         *,
         is_service: bool = False,
     ) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": str(account_id),
-            "org": str(organisation_id),
-            "roles": [str(r) for r in roles],
-            "svc": is_service,
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + 3600,
-        }
+        claims = AccessClaims.issue(
+            subject=str(account_id),
+            organisation_id=organisation_id,
+            roles=roles,
+            is_service=is_service,
+            lifetime_seconds=3600,
+        ).encode_claims()
         return jwt.encode(claims, self.key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def trusted_by(self, app: FastAPI) -> None:

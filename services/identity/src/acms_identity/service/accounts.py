@@ -1,7 +1,9 @@
 """Accounts and roles: create, disable, enable, grant, revoke.
 
 Who may do what is decided by the `identity_account` Cerbos policy (ACCESS-MODEL.md
-sections 4 and 5); the resource attributes are the target account's organisation.
+sections 4 and 5); the resource attributes are the target account's organisation. An
+account the caller may not see is 404 on writes too (a 403 would tell them it exists).
+A write answers with its outcome, read from the same transaction: no second decision.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 
 from acms_contracts.identity import (
@@ -27,9 +27,8 @@ from acms_identity import repository
 from acms_identity.errors import Conflict, Invalid, NotFound
 from acms_identity.passwords import hash_secret_off_loop, new_opaque_token
 from acms_identity.schemas import AccountOut, ClientCreated, CreateAccount, CreateClient
-from acms_identity.service.context import Actor, Context
+from acms_identity.service.context import ACCOUNT, Actor, Context
 from acms_identity.service.staff_directory import account_out, account_resource
-from acms_identity.tables import account_roles, accounts, refresh_tokens
 
 
 async def create_account(ctx: Context, actor: Actor | None, command: CreateAccount) -> AccountOut:
@@ -38,16 +37,14 @@ async def create_account(ctx: Context, actor: Actor | None, command: CreateAccou
     org_type = await _authorised_org(ctx, actor, account_id, command.organisation_id, "create")
     _check_roles(command.roles, org_type)
     email = command.email.lower()
-    if (await ctx.session.execute(select(accounts.c.id).where(accounts.c.email == email))).first():
+    if await repository.email_taken(ctx.session, email):
         raise Conflict(f"email: an account with {email} already exists")
     password_hash = await hash_secret_off_loop(command.password) if command.password else None
     await _insert(ctx, account_id, command.organisation_id, command.display_name, email)
-    await ctx.session.execute(
-        update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash)
-    )
+    await repository.update_account(ctx.session, account_id, {"password_hash": password_hash})
     for role in command.roles:
         await _grant(ctx, account_id, role)
-    return await _reload(ctx, account_id)
+    return await _outcome(ctx, account_id)
 
 
 async def create_client(ctx: Context, actor: Actor | None, command: CreateClient) -> ClientCreated:
@@ -58,15 +55,15 @@ async def create_client(ctx: Context, actor: Actor | None, command: CreateClient
     client_id = f"acms-client-{secrets.token_hex(8)}"
     secret = new_opaque_token()
     await _insert(ctx, account_id, command.organisation_id, command.display_name, None, True)
-    await ctx.session.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(client_id=client_id, client_secret_hash=await hash_secret_off_loop(secret))
+    await repository.update_account(
+        ctx.session,
+        account_id,
+        {"client_id": client_id, "client_secret_hash": await hash_secret_off_loop(secret)},
     )
     for role in command.roles:
         await _grant(ctx, account_id, role)
     return ClientCreated(
-        account=await _reload(ctx, account_id), client_id=client_id, client_secret=secret
+        account=await _outcome(ctx, account_id), client_id=client_id, client_secret=secret
     )
 
 
@@ -74,46 +71,36 @@ async def disable_account(ctx: Context, actor: Actor, account_id: UUID) -> Accou
     row = await _target(ctx, actor, account_id, "disable")
     if row.disabled_at is None:
         now = datetime.now(UTC)
-        await ctx.session.execute(
-            update(accounts).where(accounts.c.id == account_id).values(disabled_at=now)
-        )
-        await _revoke_refresh_tokens(ctx, account_id)
+        await repository.update_account(ctx.session, account_id, {"disabled_at": now})
+        await repository.revoke_refresh_tokens(ctx.session, account_id, now)
         await ctx.outbox.add(ctx.session, AccountDisabled(account_id=account_id))
-    return await _reload(ctx, account_id)
+    return await _outcome(ctx, account_id)
 
 
 async def enable_account(ctx: Context, actor: Actor, account_id: UUID) -> AccountOut:
     row = await _target(ctx, actor, account_id, "enable")
     if row.disabled_at is not None:
-        await ctx.session.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id)
-            .values(disabled_at=None, failed_sign_ins=0, locked_until=None)
-        )
+        values = {"disabled_at": None, "failed_sign_ins": 0, "locked_until": None}
+        await repository.update_account(ctx.session, account_id, values)
         await ctx.outbox.add(ctx.session, AccountEnabled(account_id=account_id))
-    return await _reload(ctx, account_id)
+    return await _outcome(ctx, account_id)
 
 
 async def grant_role(ctx: Context, actor: Actor | None, account_id: UUID, role: Role) -> AccountOut:
     row = await _target(ctx, actor, account_id, "grant_role")
     _check_roles([role], OrgType(row.org_type), is_service=row.is_service)
     await _grant(ctx, account_id, role)
-    return await _reload(ctx, account_id)
+    return await _outcome(ctx, account_id)
 
 
 async def revoke_role(ctx: Context, actor: Actor, account_id: UUID, role: Role) -> AccountOut:
     await _target(ctx, actor, account_id, "revoke_role")
-    removed = await ctx.session.execute(
-        delete(account_roles)
-        .where(account_roles.c.account_id == account_id, account_roles.c.role == role.value)
-        .returning(account_roles.c.role)
-    )
-    if removed.first() is None:
+    if not await repository.remove_role(ctx.session, account_id, role.value):
         raise NotFound(f"account {account_id} does not hold role {role.value}")
     # A refresh must not mint a token that still carries the role: sign in again.
-    await _revoke_refresh_tokens(ctx, account_id)
+    await repository.revoke_refresh_tokens(ctx.session, account_id, datetime.now(UTC))
     await ctx.outbox.add(ctx.session, RoleRevoked(account_id=account_id, role=role))
-    return await _reload(ctx, account_id)
+    return await _outcome(ctx, account_id)
 
 
 async def _authorised_org(
@@ -124,17 +111,21 @@ async def _authorised_org(
         raise Invalid("organisation_id", f"no organisation {organisation_id}")
     if actor is not None:
         resource = account_resource(account_id, organisation_id, organisation.org_type)
-        await ctx.require(actor, resource, action)
+        await ctx.require(ACCOUNT, resource, action)
     return OrgType(organisation.org_type)
 
 
 async def _target(ctx: Context, actor: Actor | None, account_id: UUID, action: str) -> Row[Any]:
+    """The account acted on: 404 if absent or not visible to the caller, 403 if visible
+    but the action is not theirs."""
     row = await repository.get_account(ctx.session, account_id)
     if row is None:
-        raise NotFound(f"account {account_id} not found")
+        if actor is None:
+            raise NotFound(f"account {account_id} not found")
+        raise ctx.request.missing(ACCOUNT, account_id)
     if actor is not None:
         resource = account_resource(account_id, row.organisation_id, row.org_type)
-        await ctx.require(actor, resource, action)
+        await ctx.authorise(ACCOUNT, resource, action)
     return row
 
 
@@ -158,47 +149,23 @@ async def _insert(
     email: str | None,
     is_service: bool = False,
 ) -> None:
-    await ctx.session.execute(
-        insert(accounts).values(
-            id=account_id,
-            organisation_id=organisation_id,
-            display_name=display_name,
-            email=email,
-            is_service=is_service,
-        )
-    )
-    await ctx.outbox.add(
-        ctx.session,
-        AccountCreated(
-            account_id=account_id,
-            organisation_id=organisation_id,
-            display_name=display_name,
-            email=email,
-            is_service=is_service,
-        ),
-    )
+    values = {
+        "organisation_id": organisation_id,
+        "display_name": display_name,
+        "email": email,
+        "is_service": is_service,
+    }
+    await repository.insert_account(ctx.session, {"id": account_id, **values})
+    await ctx.outbox.add(ctx.session, AccountCreated(account_id=account_id, **values))
 
 
 async def _grant(ctx: Context, account_id: UUID, role: Role) -> None:
-    inserted = await ctx.session.execute(
-        pg_insert(account_roles)
-        .values(account_id=account_id, role=role.value)
-        .on_conflict_do_nothing()
-        .returning(account_roles.c.role)
-    )
-    if inserted.first() is not None:
+    if await repository.add_role(ctx.session, account_id, role.value):
         await ctx.outbox.add(ctx.session, RoleGranted(account_id=account_id, role=role))
 
 
-async def _revoke_refresh_tokens(ctx: Context, account_id: UUID) -> None:
-    await ctx.session.execute(
-        update(refresh_tokens)
-        .where(refresh_tokens.c.account_id == account_id, refresh_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
-
-
-async def _reload(ctx: Context, account_id: UUID) -> AccountOut:
+async def _outcome(ctx: Context, account_id: UUID) -> AccountOut:
+    """The account as it now is, for its manager (who sees every tier of it)."""
     row = await repository.get_account(ctx.session, account_id)
     assert row is not None
     return account_out(row)

@@ -24,7 +24,7 @@ from acms_identity.schemas import (
     OrganisationOut,
     RegisterOrganisation,
 )
-from acms_identity.service.context import Actor, Context
+from acms_identity.service.context import ORGANISATION, Actor, Context
 from acms_identity.tables import catchments, monitoring_links, organisations
 from acms_platform.policy import PolicyResource
 
@@ -41,7 +41,7 @@ async def register_organisation(
     """`actor` None is the system itself (bootstrap, demo data), never an HTTP caller."""
     organisation_id = uuid4()
     if actor is not None:
-        await ctx.require(actor, _resource(organisation_id), "register")
+        await ctx.require(ORGANISATION, _resource(organisation_id), "register")
     await _check_shape(ctx, command)
     values = command.model_dump()
     await ctx.session.execute(insert(organisations).values(id=organisation_id, **values))
@@ -63,7 +63,7 @@ async def assign_catchment(
 ) -> CatchmentOut:
     """From `effective_from` the school lies in the ASP's catchment (and in no other)."""
     if actor is not None:
-        await ctx.require(actor, _resource(school_id), "assign_catchment")
+        await ctx.require(ORGANISATION, _resource(school_id), "assign_catchment")
     await _require_type(ctx, school_id, OrgType.SCHOOL, "school_id")
     await _require_type(ctx, command.asp_id, OrgType.ASP, "asp_id")
     existing = await ctx.session.execute(
@@ -105,7 +105,7 @@ async def link_monitoring(ctx: Context, actor: Actor | None, link: MonitoringLin
     if account is None:
         raise Invalid("account_id", f"no account {link.account_id}")
     if actor is not None:
-        await ctx.require(actor, _resource(account.organisation_id), "link_monitoring")
+        await ctx.require(ORGANISATION, _resource(account.organisation_id), "link_monitoring")
     if Role.REGIONAL_CONTRACT_MANAGER.value not in account.roles:
         raise Invalid("account_id", "only a regional contract manager monitors ASPs")
     await _require_type(ctx, link.asp_id, OrgType.ASP, "asp_id")
@@ -131,7 +131,7 @@ async def unlink_monitoring(ctx: Context, actor: Actor, link: MonitoringLink) ->
     account = await repository.get_account(ctx.session, link.account_id)
     if account is None:
         raise NotFound(f"no monitoring link of account {link.account_id}")
-    await ctx.require(actor, _resource(account.organisation_id), "unlink_monitoring")
+    await ctx.require(ORGANISATION, _resource(account.organisation_id), "unlink_monitoring")
     result = await ctx.session.execute(
         delete(monitoring_links)
         .where(monitoring_links.c.account_id == link.account_id)

@@ -10,15 +10,12 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 
 from acms_identity import repository
-from acms_identity.errors import NotFound
 from acms_identity.schemas import AccountOut
-from acms_identity.service.context import Actor, Context
+from acms_identity.service.context import ACCOUNT, Actor, Context
 from acms_identity.tables import accounts
-from acms_platform.policy import PolicyResource, granted_tiers, plan_filter, project_tiers
+from acms_platform.policy import PolicyResource, project_tiers
 
-KIND = "identity_account"
-# Tier → the policy action that grants it (ACCESS-MODEL.md section 3, for staff).
-TIER_ACTIONS = {"staff_directory": "view", "staff_contact": "view_contact"}
+KIND = ACCOUNT.name
 FIELD_TIER = {
     "id": "staff_directory",
     "organisation_id": "staff_directory",
@@ -60,15 +57,11 @@ def account_out(row: Row[Any], tiers: list[str] | None = None) -> AccountOut:
 async def view_account(ctx: Context, actor: Actor, account_id: UUID) -> AccountOut:
     row = await repository.get_account(ctx.session, account_id)
     if row is None:
-        raise NotFound(f"account {account_id} not found")
+        raise ctx.request.missing(ACCOUNT, account_id)
     resource = account_resource(account_id, row.organisation_id, row.org_type)
-    decisions = await ctx.pdp.check(actor.policy_principal, [resource], list(TIER_ACTIONS.values()))
-    tiers = granted_tiers(decisions.get(resource.id), TIER_ACTIONS)
-    if "staff_directory" not in tiers:
-        await ctx.record_denial(actor, resource, "view")
-        raise NotFound(f"account {account_id} not found")
-    await ctx.record_read(actor, KIND, str(account_id), tiers, "identity_account:view")
-    return account_out(row, tiers)
+    decision = await ctx.authorise(ACCOUNT, resource)  # one round trip, every tier
+    ctx.request.returned(ACCOUNT, account_id, None, decision.tiers, "check:view")
+    return account_out(row, decision.tiers)
 
 
 async def list_accounts(
@@ -76,23 +69,19 @@ async def list_accounts(
 ) -> list[AccountOut]:
     """The staff list: rows filtered in SQL from the policy's plan, then each row's
     tiers decided in one batched check."""
-    plan = await ctx.pdp.plan(actor.policy_principal, KIND, "view")
-    readable = plan_filter(
-        plan, accounts, repository.ACCOUNT_POLICY_COLUMNS, repository.ACCOUNT_POLICY_JOINS
+    readable = await ctx.request.readable(
+        ACCOUNT, accounts, repository.ACCOUNT_POLICY_COLUMNS, repository.ACCOUNT_POLICY_JOINS
     )
     rows = await repository.readable_accounts(
         ctx.session, readable, organisation_id=organisation_id, limit=limit, offset=offset
     )
     resources = [account_resource(r.id, r.organisation_id, r.org_type) for r in rows]
-    decisions = await ctx.pdp.check(actor.policy_principal, resources, ["view_contact"])
-    listed, returned_tiers = [], {"staff_directory"}
+    tiers = await ctx.request.tiers_of(ACCOUNT, resources)
+    listed = []
     for row in rows:
-        tiers = ["staff_directory"]
-        decision = decisions.get(str(row.id))
-        if decision is not None and decision.allows("view_contact"):
-            tiers.append("staff_contact")
-            returned_tiers.add("staff_contact")
-        listed.append(account_out(row, tiers))
-    ids = ",".join(str(r.id) for r in rows) or "none"
-    await ctx.record_read(actor, f"{KIND}_list", ids, sorted(returned_tiers), "plan:view")
+        granted = tiers.get(str(row.id), [])
+        if "staff_directory" not in granted:
+            continue  # the plan and the check disagree: never show the row (fail closed)
+        ctx.request.returned(ACCOUNT, row.id, None, granted, "plan:view")
+        listed.append(account_out(row, granted))
     return listed

@@ -1,5 +1,6 @@
-"""What every use case works with: the transaction, the outbox, the PDP and the actor,
-and the one place where a request's visibility and actions are decided."""
+"""What every use case works with: the transaction, the outbox and the request's access
+(the actor, the policy, the audit event), and the one place where a request's
+visibility and actions are decided."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acms_platform.audit import access_decision, record_access, record_denial
-from acms_platform.database import Database
+from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
 from acms_platform.outbox import Outbox
-from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource, ResourceDecision
-from acms_platform.tokens import Principal
-from acms_referrals.errors import Forbidden, NotFound
+from acms_platform.policy import PolicyClient, PolicyResource
 
-SERVICE = "referrals"
+__all__ = ["KIND", "REFERRAL", "TIER_ACTIONS", "Actor", "Context", "referral_resource"]
+
 KIND = "referral"
 # The tiers of a request (ACCESS-MODEL section 3), and `school`: where the request is now
 # (its school, provider and case manager). The student's current school is demographic
@@ -30,30 +29,7 @@ TIER_ACTIONS = {
     "full": "view_full",
     "school": "view_school",
 }
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The verified caller, with what this service knows of their organisation."""
-
-    principal: Principal
-    account_id: UUID
-    org_id: UUID | None
-    org_type: str | None = None
-    parent_school_id: UUID | None = None
-    region: str | None = None
-    monitored_asp_ids: tuple[str, ...] = ()
-
-    @property
-    def policy_principal(self) -> PolicyPrincipal:
-        # Unknown attributes are left out, not sent as null: a rule comparing two nulls
-        # must not match.
-        attr: dict[str, Any] = {"monitored_asp_ids": list(self.monitored_asp_ids)}
-        for name in ("org_id", "org_type", "parent_school_id", "region"):
-            value = getattr(self, name)
-            if value is not None:
-                attr[name] = str(value)
-        return PolicyPrincipal(str(self.account_id), list(self.principal.roles), attr)
+REFERRAL = ResourceKind(KIND, "request for support", TIER_ACTIONS)
 
 
 def _text(value: object) -> str:
@@ -80,68 +56,37 @@ def referral_resource(row: Row[Any], **extra: str) -> PolicyResource:
 class Context:
     session: AsyncSession
     outbox: Outbox
-    database: Database
-    policy: PolicyClient
+    access: RequestAccess
     # The student key of an NSN under this deployment's secret (`Settings.student_key`).
     student_key: Callable[[str], str]
 
+    @property
+    def policy(self) -> PolicyClient:
+        return self.access.policy
+
     async def authorise(
         self, actor: Actor, row: Row[Any], action: str, *, also: Sequence[str] = (), **extra: str
-    ) -> ResourceDecision:
+    ) -> Decision:
         """404 unless the caller sees the request; 403 if they see it but may not act.
-        The decision, which also answers the actions `also` names (same round trip)."""
+        The decision also answers the tiers and the actions `also` names (one round trip)."""
         resource = referral_resource(row, **extra)
-        actions = ["view", action, *also]
-        decision = (await self.policy.check(actor.policy_principal, [resource], actions))[
-            resource.id
-        ]
-        if not decision.allows("view"):
-            await self.record_denial(actor, resource, action, row.student_key)
-            raise NotFound(row.id)
-        if not decision.allows(action):
-            await self.record_denial(actor, resource, action, row.student_key)
-            raise Forbidden(f"not allowed to {action} this request")
-        return decision
+        return await self.access.authorise(
+            REFERRAL, resource, action, also=also, student_key=row.student_key
+        )
 
     async def tiers_of(self, actor: Actor, rows: list[Row[Any]]) -> dict[str, list[str]]:
         """Granted tiers (and `school`) by request id, decided in one round trip for the
         whole page."""
-        if not rows:
-            return {}
-        decisions = await self.policy.check(
-            actor.policy_principal,
-            [referral_resource(r) for r in rows],
-            list(TIER_ACTIONS.values()),
-        )
-        return {
-            rid: [tier for tier, action in TIER_ACTIONS.items() if d.allows(action)]
-            for rid, d in decisions.items()
-        }
+        return await self.access.tiers_of(REFERRAL, [referral_resource(r) for r in rows])
 
-    async def record_denial(
+    def missing(self, referral_id: UUID) -> Exception:
+        """The 404 of an id that names no request, the probe recorded."""
+        return self.access.missing(REFERRAL, referral_id)
+
+    def record_denial(
         self, actor: Actor, resource: PolicyResource, action: str, student_key: str | None
     ) -> None:
-        decision = access_decision(
-            actor.principal,
-            service=SERVICE,
-            resource_kind=resource.kind,
-            resource_id=resource.id,
-            action=action,
-            allowed=False,
-            student_key=student_key,
-        )
-        await record_denial(self.database, self.outbox, decision)
+        self.access.denied(REFERRAL, resource.id, action, student_key, "not_allowed")
 
-    async def record_read(self, actor: Actor, row: Row[Any], tiers: list[str], rule: str) -> None:
-        decision = access_decision(
-            actor.principal,
-            service=SERVICE,
-            resource_kind=KIND,
-            resource_id=str(row.id),
-            action="view",
-            allowed=True,
-            tiers=tiers,
-            rule=rule,
-            student_key=row.student_key,
-        )
-        await record_access(self.session, self.outbox, decision)
+    def record_read(self, actor: Actor, row: Row[Any], tiers: list[str], rule: str) -> None:
+        self.access.returned(REFERRAL, row.id, row.student_key, tiers, rule)

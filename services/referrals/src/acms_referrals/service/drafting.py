@@ -12,14 +12,20 @@ from acms_contracts.referrals import (
     ReferralWithdrawn,
 )
 from acms_platform.policy import PolicyResource
-from acms_referrals import repository, staff_projection
+from acms_referrals import repository
 from acms_referrals.domain import Status, missing_for_submit
 from acms_referrals.errors import Forbidden, Incomplete, Invalid
-from acms_referrals.schemas import EditDraft, RequestContent, VersionOnly
-from acms_referrals.service import transitions
-from acms_referrals.service.context import KIND, TIER_ACTIONS, Actor, Context
+from acms_referrals.schemas import (
+    EditDraft,
+    ReferralView,
+    RequestContent,
+    TransitionOutcome,
+    VersionOnly,
+)
+from acms_referrals.service import reading, transitions
+from acms_referrals.service.context import KIND, REFERRAL, TIER_ACTIONS, Actor, Context
 from acms_referrals.service.reading import view_referral
-from acms_referrals.tables import organisations
+from acms_referrals.tables import organisations, staff_members
 
 
 async def _school_region(ctx: Context, school_id: UUID | None) -> str | None:
@@ -38,8 +44,7 @@ async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) 
     if region is not None:
         attr["school_region"] = region
     resource = PolicyResource(KIND, "new", attr)
-    if not await ctx.policy.is_allowed(actor.policy_principal, resource, "create"):
-        await ctx.record_denial(actor, resource, "create", None)
+    if not await ctx.access.allowed(REFERRAL, resource, "create"):
         raise Forbidden("not allowed to create a request for support for this school")
     return region
 
@@ -51,7 +56,7 @@ async def _primary_contact(
     they are school staff."""
     if content.primary_contact_id is None:
         return actor.account_id if actor.org_type == "school" else None
-    member = await staff_projection.get_member(ctx.session, content.primary_contact_id)
+    member = await staff_members.get_member(ctx.session, content.primary_contact_id)
     if member is None or member.disabled or member.organisation_id != school:
         raise Invalid("primary_contact_id", "not an active staff member of the student's school")
     return member.account_id
@@ -75,7 +80,7 @@ def _columns(content: RequestContent) -> dict[str, Any]:
     }
 
 
-async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> dict[str, Any]:
+async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> ReferralView:
     region = await _authorise_create(ctx, actor, content.school_id)
     if actor.org_id is None:
         raise Forbidden("your account belongs to no organisation")
@@ -110,7 +115,7 @@ async def create_draft(ctx: Context, actor: Actor, content: RequestContent) -> d
 
 async def edit_draft(
     ctx: Context, actor: Actor, referral_id: UUID, command: EditDraft
-) -> dict[str, Any]:
+) -> ReferralView:
     row = await transitions.load(ctx, referral_id)
     view_school = TIER_ACTIONS["school"]
     decision = await ctx.authorise(actor, row, "edit", also=[view_school])
@@ -131,13 +136,18 @@ async def edit_draft(
     changes["primary_contact_id"] = await _primary_contact(ctx, actor, content, contact_org)
     if content.student.nsn:
         changes["student_key"] = ctx.student_key(content.student.nsn)
-    await transitions.apply(ctx, actor, row, "edit", command.version, changes, None)
-    return await view_referral(ctx, actor, referral_id)
+    updated = await transitions.apply(ctx, actor, row, "edit", command.version, changes, None)
+    if school:
+        # Moved to another school: what the caller now sees is decided again.
+        return await view_referral(ctx, actor, referral_id)
+    # Nothing the policy reads has changed: the tiers decided with `edit` still hold, and
+    # the answer needs no second round trip.
+    return await reading.present(ctx, actor, updated, decision.tiers)
 
 
 async def submit(
     ctx: Context, actor: Actor, referral_id: UUID, command: VersionOnly
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "submit")
     if row.status == Status.DRAFT.value:
@@ -161,7 +171,7 @@ async def submit(
 
 async def withdraw(
     ctx: Context, actor: Actor, referral_id: UUID, command: VersionOnly
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "withdraw")
     updated = await transitions.apply(

@@ -32,20 +32,9 @@ ACTOR = "enrol"  # the ENROL feed, not an account
 async def follow_enrolment_change(
     event: StudentEnrolmentChanged, envelope: EventEnvelope, session: AsyncSession
 ) -> None:
-    """Handler of `StudentEnrolmentChanged`, in the inbox transaction. An event not later
-    than the enrolment already applied for the student (a stale one) changes nothing."""
-    applied = await repository.record_enrolment_if_later(
-        session,
-        {
-            "student_key": event.subject_student_key,
-            "school_id": event.school_id,
-            "effective_on": event.effective_on,
-            "as_of": event.as_of,
-            "updated_at": envelope.occurred_at,
-        },
-    )
-    if not applied:
-        return
+    """Follows the enrolments projection, in the inbox transaction: called only for an
+    event later than the enrolment already held for the student (a stale one changes
+    nothing, `EnrolmentProjection`)."""
     moving = await repository.lock_requests_elsewhere(
         session, event.subject_student_key, event.school_id
     )

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from acms_contracts.envelope import Event
 from acms_referrals import repository
 from acms_referrals.domain import StaleVersion, Status, check_version, next_status
-from acms_referrals.errors import NotFound
+from acms_referrals.schemas import TransitionOutcome
 from acms_referrals.service.context import Actor, Context
 
 EventFactory = Callable[[dict[str, Any]], Event]
@@ -23,7 +23,7 @@ EventFactory = Callable[[dict[str, Any]], Event]
 async def load(ctx: Context, referral_id: UUID) -> Row[Any]:
     row = await repository.get(ctx.session, referral_id)
     if row is None:
-        raise NotFound(referral_id)
+        raise ctx.missing(referral_id)
     return row
 
 
@@ -90,7 +90,7 @@ async def apply(
     return updated
 
 
-def outcome(row: Row[Any]) -> dict[str, Any]:
+def outcome(row: Row[Any]) -> TransitionOutcome:
     """What a transition answers: the new state only. The caller may no longer see the
     request afterwards (a provider that re-allocates it away), so no content is returned."""
-    return {"id": str(row.id), "status": row.status, "version": row.version}
+    return TransitionOutcome(id=str(row.id), status=row.status, version=row.version)

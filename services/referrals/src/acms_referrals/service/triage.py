@@ -14,19 +14,18 @@ from acms_contracts.referrals import (
     ReferralDeclined,
     ReferralReallocated,
 )
-from acms_referrals import staff_projection
 from acms_referrals.errors import Invalid
-from acms_referrals.schemas import Allocate, Assign, Decline, VersionOnly
+from acms_referrals.schemas import Allocate, Assign, Decline, TransitionOutcome, VersionOnly
 from acms_referrals.service import transitions
 from acms_referrals.service.context import Actor, Context
-from acms_referrals.tables import organisations
+from acms_referrals.tables import organisations, staff_members
 
 PROVIDER_TYPES = ("asp", "isp")
 
 
 async def accept(
     ctx: Context, actor: Actor, referral_id: UUID, command: VersionOnly
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "accept")
     updated = await transitions.apply(
@@ -37,7 +36,7 @@ async def accept(
 
 async def decline(
     ctx: Context, actor: Actor, referral_id: UUID, command: Decline
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "decline")
     updated = await transitions.apply(
@@ -66,7 +65,7 @@ async def _provider_type(ctx: Context, row: Row[Any], provider_id: UUID) -> str:
 
 async def allocate(
     ctx: Context, actor: Actor, referral_id: UUID, command: Allocate
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "allocate")
     provider_type = await _provider_type(ctx, row, command.provider_id)
@@ -88,7 +87,7 @@ async def allocate(
 
 async def reallocate(
     ctx: Context, actor: Actor, referral_id: UUID, command: Allocate
-) -> dict[str, Any]:
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     target = await organisations.get(ctx.session, command.provider_id)
     target_type = target.org_type if target is not None else ""
@@ -119,10 +118,12 @@ async def reallocate(
     return transitions.outcome(updated)
 
 
-async def assign(ctx: Context, actor: Actor, referral_id: UUID, command: Assign) -> dict[str, Any]:
+async def assign(
+    ctx: Context, actor: Actor, referral_id: UUID, command: Assign
+) -> TransitionOutcome:
     row = await transitions.load(ctx, referral_id)
     await ctx.authorise(actor, row, "assign")
-    member = await staff_projection.get_member(ctx.session, command.assignee_id)
+    member = await staff_members.get_member(ctx.session, command.assignee_id)
     is_case_worker = member is not None and (
         row.provider_type == "isp" or "asp_case_manager" in member.roles
     )

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from sqlalchemy.engine import Row
 
+from acms_referrals.schemas import ReferralView
 from acms_referrals.service.enrolment import ACTION as ENROLMENT_CHANGED
 
 # Transition details kept for audit but not shown in a request's history: a decline's reason
@@ -85,10 +86,14 @@ def _entry(row: Row[Any], h: Row[Any], school: bool) -> dict[str, Any]:
     return {**entry, "actor_id": h.actor_id, **detail}
 
 
+# The request as written (`details`, the content's fields but its school and contact).
+WRITTEN = ("student", "whanau", "reason_category", "reason_text", "actions_taken", "pastoral")
+
+
 def full(row: Row[Any]) -> dict[str, Any]:
     """The request as written."""
     return {
-        **row.details,
+        **{name: row.details[name] for name in WRITTEN if name in row.details},
         "primary_contact_id": _id(row.primary_contact_id),
         "created_by": row.created_by,
         "creator_org_id": _id(row.creator_org_id),
@@ -100,21 +105,18 @@ def project(
     tiers: list[str],
     names: dict[UUID, str],
     history: list[Row[Any]] | None = None,
-) -> dict[str, Any]:
+) -> ReferralView:
+    """The view of the granted tiers: every group is built, only granted ones are kept
+    (`TieredView.project` refuses a field filed under the wrong tier)."""
     school = "school" in tiers
-    view: dict[str, Any] = {}
-    if "basic" in tiers:
-        view |= basic(row, names)
-        if school:
-            view |= basic_whereabouts(row, names)
-    if "summary" in tiers:
-        view |= summary(row, history, school)
-        if school:
-            view |= summary_whereabouts(row)
-    if "full" in tiers:
-        view |= full(row)
-    view["tiers"] = tiers
-    return view
+    groups = {
+        "basic": basic(row, names),
+        "basic+school": basic_whereabouts(row, names),
+        "summary": summary(row, history if "summary" in tiers else None, school),
+        "summary+school": summary_whereabouts(row),
+        "full": full(row) if "full" in tiers else {},
+    }
+    return ReferralView.project(tiers, groups, tiers=tiers)
 
 
 def people_of(rows: list[Row[Any]]) -> set[UUID]:

@@ -1,0 +1,220 @@
+"""One request's access: the actor, the policy decisions, and the one audit event that
+lists every record the request returned (with its tiers) and every denial.
+
+`authorise` is the one place a route decides on one record: a record the caller may not
+see is 404 (reads and writes alike: a 403 would tell them it exists); one they see but
+may not act on is 403. One `CheckResources` carries the view, every tier and the action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from acms_contracts.audit import ApiRequestAudited, AuditedDenial, AuditedRecord
+from acms_platform.access.actor import Actor
+from acms_platform.access.plan import plan_condition
+from acms_platform.access.tiers import granted_tiers
+from acms_platform.database import Database
+from acms_platform.errors import Forbidden, NotFound
+from acms_platform.outbox import Outbox
+from acms_platform.policy import PolicyClient, PolicyResource, ResourceDecision
+from acms_platform.telemetry import current_trace_id
+
+DenialReason = Literal["not_visible", "not_allowed", "not_found"]
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A kind of record as the policy knows it: its Cerbos kind, how a message names
+    one, and its tiers (tier → the action granting it; the first tier is the one that
+    makes the record visible at all)."""
+
+    name: str
+    label: str
+    tier_actions: Mapping[str, str]
+
+    @property
+    def view_action(self) -> str:
+        return next(iter(self.tier_actions.values()))
+
+    @property
+    def visible_tier(self) -> str:
+        return next(iter(self.tier_actions))
+
+    def not_found(self, record_id: object) -> NotFound:
+        return NotFound(f"no {self.label} {record_id}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's answer on one record: the tiers granted and the actions allowed."""
+
+    tiers: list[str]
+    decision: ResourceDecision
+
+    def allows(self, action: str) -> bool:
+        return self.decision.allows(action)
+
+
+@dataclass
+class RequestAccess:
+    service: str
+    actor: Actor
+    session: AsyncSession
+    outbox: Outbox
+    database: Database
+    policy: PolicyClient
+    method: str = ""
+    route: str = ""
+    action: str = ""
+    records: list[AuditedRecord] = field(default_factory=list)
+    denials: list[AuditedDenial] = field(default_factory=list)
+
+    async def authorise(
+        self,
+        kind: ResourceKind,
+        resource: PolicyResource,
+        action: str | None = None,
+        *,
+        also: Sequence[str] = (),
+        student_key: str | None = None,
+    ) -> Decision:
+        """The decision on one record, in one round trip: 404 unless the caller sees it;
+        403 if they see it but may not do `action`. `action` None is a read: the caller
+        then reports what it returned (`returned`)."""
+        wanted = [*kind.tier_actions.values(), *([action] if action else []), *also]
+        actions = list(dict.fromkeys(wanted))
+        decisions = await self.policy.check(self.actor.policy_principal, [resource], actions)
+        answer = decisions.get(resource.id) or ResourceDecision(resource.id, {})
+        decision = Decision(granted_tiers(answer, kind.tier_actions), answer)
+        if not answer.allows(kind.view_action):
+            self.denied(kind, resource.id, action or kind.view_action, student_key, "not_visible")
+            raise kind.not_found(resource.id)
+        if action is not None:
+            if not answer.allows(action):
+                self.denied(kind, resource.id, action, student_key, "not_allowed")
+                raise Forbidden(f"not allowed to {action.replace('_', ' ')} this {kind.label}")
+            self.records.append(
+                AuditedRecord(
+                    kind=kind.name, id=resource.id, student_key=student_key, rule=f"check:{action}"
+                )
+            )
+        return decision
+
+    async def allowed(self, kind: ResourceKind, resource: PolicyResource, action: str) -> bool:
+        """Whether `action` is allowed on a record that need not be visible first (such as
+        creating one); a refusal is recorded."""
+        allowed = await self.policy.is_allowed(self.actor.policy_principal, resource, action)
+        if not allowed:
+            self.denied(kind, resource.id, action, None, "not_allowed")
+        return allowed
+
+    async def tiers_of(
+        self, kind: ResourceKind, resources: Iterable[PolicyResource]
+    ) -> dict[str, list[str]]:
+        """Granted tiers by record id, decided in one round trip for a whole page."""
+        resources = list(resources)
+        if not resources:
+            return {}
+        decisions = await self.policy.check(
+            self.actor.policy_principal, resources, list(kind.tier_actions.values())
+        )
+        return {r.id: granted_tiers(decisions.get(r.id), kind.tier_actions) for r in resources}
+
+    async def readable(
+        self,
+        kind: ResourceKind,
+        table: Table,
+        columns: dict[str, Any],
+        joins: list[tuple[Any, Any]] | None = None,
+        *,
+        action: str | None = None,
+    ) -> ColumnElement[bool]:
+        """The records of `kind` the caller may `action` (default: see), as SQL."""
+        plan = await self.policy.plan(
+            self.actor.policy_principal, kind.name, action or kind.view_action
+        )
+        return plan_condition(plan, table, columns, joins)
+
+    def returned(
+        self,
+        kind: ResourceKind,
+        record_id: UUID | str,
+        student_key: str | None,
+        tiers: Sequence[str],
+        rule: str,
+    ) -> None:
+        """Record that the answer holds this record with these tiers."""
+        self.records.append(
+            AuditedRecord(
+                kind=kind.name,
+                id=str(record_id),
+                student_key=student_key,
+                tiers=list(tiers),
+                rule=rule,
+            )
+        )
+
+    def denied(
+        self,
+        kind: ResourceKind,
+        record_id: UUID | str,
+        action: str,
+        student_key: str | None,
+        reason: DenialReason,
+    ) -> None:
+        self.denials.append(
+            AuditedDenial(
+                kind=kind.name,
+                id=str(record_id),
+                action=action,
+                student_key=student_key,
+                reason=reason,
+            )
+        )
+
+    def missing(self, kind: ResourceKind, record_id: UUID | str) -> NotFound:
+        """A probe of an id that does not exist: recorded, and the 404 to raise."""
+        self.denied(kind, record_id, kind.view_action, None, "not_found")
+        return kind.not_found(record_id)
+
+    def audit_event(self, status_code: int | None) -> ApiRequestAudited | None:
+        """The request's one audit event, or None if it touched no record."""
+        if not self.records and not self.denials:
+            return None
+        principal = self.actor.principal
+        return ApiRequestAudited(
+            principal_id=principal.id,
+            organisation_id=self.actor.org_id,
+            roles=list(principal.roles),
+            service=self.service,
+            method=self.method,
+            route=self.route,
+            action=self.action,
+            status_code=status_code,
+            trace_id=current_trace_id(),
+            records=self.records,
+            denials=self.denials,
+        )
+
+    async def record_in_request(self) -> None:
+        """On success: in the request's own transaction (no read without its record)."""
+        event = self.audit_event(200)
+        if event is not None:
+            await self.outbox.add(self.session, event)
+
+    async def record_refused(self, status_code: int) -> None:
+        """On failure: in a transaction of its own, which survives the request's rollback.
+        Records returned before the failure were not returned: only denials remain."""
+        self.records.clear()
+        event = self.audit_event(status_code)
+        if event is not None:
+            async with self.database.transaction() as session:
+                await self.outbox.add(session, event)

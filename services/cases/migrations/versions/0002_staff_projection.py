@@ -1,0 +1,20 @@
+"""The staff projection: who a caller is now (disabled, revoked roles, monitoring links).
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from acms_platform.projections.staff import create_staff_projection_tables
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_staff_projection_tables()
+
+
+def downgrade() -> None:
+    raise NotImplementedError("ACMS migrations are forward-only")
