@@ -11,8 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
+from acms_platform.hygiene import RequestHygiene
 from acms_platform.logs import configure_logging
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings, load_settings
@@ -43,7 +44,8 @@ def create_app(
     app.include_router(_health_router(runtime))
     for router in routers:
         app.include_router(router)
-    _install_error_handlers(app, settings.max_body_bytes)
+    _install_error_handlers(app)
+    app.add_middleware(RequestHygiene, max_bytes=settings.max_body_bytes)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
     )
@@ -73,7 +75,7 @@ def _health_router(runtime: Runtime) -> APIRouter:
     return router
 
 
-def _install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
+def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
@@ -102,17 +104,14 @@ def _install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": "1"},
             )
+        if isinstance(error, DataError):
+            # A value the checks in hygiene.py did not foresee: still the input's fault.
+            log.warning("database refused a value on %s %s", request.method, request.url.path)
+            return JSONResponse(
+                {"detail": "invalid request: a value cannot be stored", "errors": []},
+                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            )
         log.error("database error on %s %s", request.method, request.url.path, exc_info=error)
         return JSONResponse(
             {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
-
-    @app.middleware("http")
-    async def refuse_oversized_bodies(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body_bytes:
-            return JSONResponse(
-                {"detail": f"request body larger than {max_body_bytes} bytes"},
-                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-            )
-        return await call_next(request)
