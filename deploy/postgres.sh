@@ -62,6 +62,11 @@ shared_buffers = 256MB
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
+# No personal data in the server log: an error's DETAIL quotes the offending values
+# ("Key (email)=(...) already exists") and a failing statement may carry literals.
+log_error_verbosity = terse
+log_min_error_statement = panic
+log_parameter_max_length_on_error = 0
 CONF
   cat >"$PG_DATA/pg_hba.conf" <<CONF
 # written by deploy/postgres.sh: local development only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
+from acms_platform.database import describe_database_error
 from acms_platform.hygiene import RequestHygiene
 from acms_platform.logs import configure_logging
 from acms_platform.runtime import Runtime, ServiceDefinition
@@ -97,7 +99,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             # Connections are not pinged before use: a request that meets a connection the
             # database dropped fails here once, and the pool replaces its connections.
             log.warning(
-                "database unavailable for %s %s: %s", request.method, request.url.path, error
+                "database unavailable for %s %s: %s",
+                request.method,
+                request.url.path,
+                describe_database_error(error),
             )
             return JSONResponse(
                 {"detail": "the database is unavailable; try again shortly"},
@@ -106,12 +111,24 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         if isinstance(error, DataError):
             # A value the checks in hygiene.py did not foresee: still the input's fault.
-            log.warning("database refused a value on %s %s", request.method, request.url.path)
+            log.warning(
+                "database refused a value on %s %s: %s",
+                request.method,
+                request.url.path,
+                describe_database_error(error),
+            )
             return JSONResponse(
                 {"detail": "invalid request: a value cannot be stored", "errors": []},
                 status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             )
-        log.error("database error on %s %s", request.method, request.url.path, exc_info=error)
+        # The stack without the exception's message (it may quote the values).
+        log.error(
+            "database error on %s %s: %s\n%s",
+            request.method,
+            request.url.path,
+            describe_database_error(error),
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
         return JSONResponse(
             {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
