@@ -84,3 +84,39 @@ def test_a_chunked_body_straight_to_a_service_port_is_413_before_8_mib_are_read(
     assert response.startswith(b"HTTP/1.1 413"), (sent, response[:200])
     assert b"larger than 1048576 bytes" in response
     assert sent < 2 * 1024 * 1024, sent
+
+
+SECURITY_HEADERS = (
+    "x-content-type-options",
+    "x-frame-options",
+    "content-security-policy",
+    "referrer-policy",
+    "permissions-policy",
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/identity/readyz", "/api/referrals/referrals", "/api/cases/docs", "/nowhere"],
+)
+def test_every_gateway_response_carries_the_security_headers_once(gateway, path):
+    response = gateway.get(path)
+    for name in SECURITY_HEADERS:
+        assert len(response.headers.get_list(name)) == 1, (path, name, response.headers)
+    assert response.headers.get_list("cache-control") == ["no-store"], path
+    assert response.headers["server"] == "nginx", "a version string"
+
+
+@pytest.mark.parametrize(
+    "service", ["identity", "referrals", "cases", "integrations", "reporting", "retention"]
+)
+def test_metrics_are_not_reachable_through_the_gateway(system, gateway, service):
+    for tail in ("metrics", "/metrics", "%6detrics", "metrics?format=text"):
+        path = f"/api/{service}/{tail}"
+        response = gateway.get(path)
+        assert response.status_code == 404, (path, response.text[:200])
+        assert "process_" not in response.text
+    own_port = system.processes[service].url
+    metrics = httpx.get(f"{own_port}/metrics", timeout=10)
+    assert metrics.status_code == 200 and "process_" in metrics.text
+    assert "python_info" not in metrics.text

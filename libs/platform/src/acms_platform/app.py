@@ -11,10 +11,11 @@ from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, PLATFORM_COLLECTOR, REGISTRY, generate_latest
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 from acms_platform.database import describe_database_error
+from acms_platform.headers import SecurityHeaders
 from acms_platform.hygiene import RequestHygiene
 from acms_platform.logs import configure_logging
 from acms_platform.runtime import Runtime, ServiceDefinition
@@ -22,6 +23,12 @@ from acms_platform.settings import Settings, load_settings
 from acms_platform.telemetry import configure_tracing
 
 log = logging.getLogger(__name__)
+
+# No version strings in what a service exposes: python_info names the interpreter's.
+try:
+    REGISTRY.unregister(PLATFORM_COLLECTOR)
+except KeyError:  # already gone
+    pass
 
 
 def create_app(
@@ -48,6 +55,7 @@ def create_app(
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(RequestHygiene, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: on every response, refusals included
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
     )
