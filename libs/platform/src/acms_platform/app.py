@@ -18,6 +18,7 @@ from acms_platform.database import describe_database_error
 from acms_platform.headers import SecurityHeaders
 from acms_platform.hygiene import RequestHygiene
 from acms_platform.logs import configure_logging
+from acms_platform.problems import document_errors
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings, load_settings
 from acms_platform.telemetry import configure_tracing
@@ -56,6 +57,7 @@ def create_app(
     _install_error_handlers(app)
     app.add_middleware(RequestHygiene, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: on every response, refusals included
+    document_errors(app)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
     )
