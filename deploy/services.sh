@@ -15,7 +15,7 @@ start_one() {
     echo "$name: port $port is taken by another process; not starting" >&2; return 1
   fi
   # `cd` on its own: `&` must background uvicorn itself, so $! is uvicorn's pid.
-  (cd "$ROOT"; ACMS_PORT=$port nohup "$ROOT/.venv/bin/uvicorn" --factory "acms_${name}.app:create" \
+  (cd "$ROOT"; use_db_credentials "$name"; ACMS_PORT=$port nohup "$ROOT/.venv/bin/uvicorn" --factory "acms_${name}.app:create" \
       --host 127.0.0.1 --port "$port" --root-path "/api/$name" --no-access-log \
       --timeout-graceful-shutdown 20 \
       >"$RUN_DIR/logs/$name.log" 2>&1 & echo $! >"$RUN_DIR/services/$name.pid")
