@@ -43,4 +43,7 @@ class Invalid(IdentityError):
 async def identity_error_response(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, IdentityError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
-    return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
+    body: dict[str, object] = {"detail": error.detail}
+    if isinstance(error, Invalid):  # the platform's 422 body: each problem by field
+        body["errors"] = [{"field": error.field, "message": error.detail}]
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
