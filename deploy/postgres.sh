@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # deploy/postgres.sh start|stop|status|kill: PostgreSQL 15 (Debian package) for local dev and tests.
-# One cluster in $RUN_DIR/postgres on 127.0.0.1:$ACMS_PG_PORT, role acms (password acms - a
-# fake local-dev credential) and one database per service (acms_<service>), owned by acms.
+# One cluster in $RUN_DIR/postgres on 127.0.0.1:$ACMS_PG_PORT with one database per service,
+# acms_<service>, owned by that service's own login role acms_<service> (password: the local
+# secret pg_<service>, created at first start by ensure_secret) and closed to every other role.
+# Role acms (password acms, a fake local-dev credential) is the administrator the tests and
+# tools use to create databases and roles; no service runs as it.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -62,6 +65,11 @@ shared_buffers = 256MB
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
+# No personal data in the server log: an error's DETAIL quotes the offending values
+# ("Key (email)=(...) already exists") and a failing statement may carry literals.
+log_error_verbosity = terse
+log_min_error_statement = panic
+log_parameter_max_length_on_error = 0
 CONF
   cat >"$PG_DATA/pg_hba.conf" <<CONF
 # written by deploy/postgres.sh: local development only
@@ -82,20 +90,47 @@ psql_admin() {
 provision() {
   psql_admin -c "DO \$\$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'acms') THEN
-        CREATE ROLE acms LOGIN CREATEDB PASSWORD 'acms';
-      END IF; END \$\$;" >/dev/null
-  local created=() svc db
+        CREATE ROLE acms LOGIN CREATEDB CREATEROLE PASSWORD 'acms';
+      END IF; END \$\$; ALTER ROLE acms CREATEDB CREATEROLE;" >/dev/null
+  local created=() svc db password
   for svc in $SERVICES; do
     db=acms_$svc
+    password=$(ensure_secret "pg_$svc")
+    # the role and its password (kept in step with the secret), administered by acms
+    psql_admin -v role="$db" -v password="$password" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN NOCREATEDB NOCREATEROLE PASSWORD %L', :'role', :'password') \gexec
+SELECT format('GRANT %I TO acms', :'role') \gexec
+SQL
     if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
-      psql_admin -c "CREATE DATABASE $db OWNER acms ENCODING 'UTF8' TEMPLATE template0" >/dev/null
+      psql_admin -c "CREATE DATABASE $db OWNER $db ENCODING 'UTF8' TEMPLATE template0" >/dev/null
       created+=("$db")
+    elif [ "$(psql_admin -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$db'")" != "$db" ]; then
+      # a database from before per-service roles: hand it and everything in it over
+      psql_admin -c "ALTER DATABASE $db OWNER TO $db" >/dev/null
+      "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$ACMS_PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 \
+        -v role="$db" >/dev/null <<'SQL'
+SELECT format('ALTER TABLE %I.%I OWNER TO %I', schemaname, tablename, :'role')
+  FROM pg_tables WHERE schemaname = 'public' \gexec
+SELECT format('ALTER VIEW %I.%I OWNER TO %I', schemaname, viewname, :'role')
+  FROM pg_views WHERE schemaname = 'public' \gexec
+SELECT format('ALTER TYPE %I.%I OWNER TO %I', n.nspname, t.typname, :'role')
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd') \gexec
+SELECT format('ALTER SEQUENCE %I.%I OWNER TO %I', schemaname, sequencename, :'role')
+  FROM pg_sequences s WHERE schemaname = 'public' AND NOT EXISTS (
+    SELECT FROM pg_depend d WHERE d.objid = (quote_ident(s.schemaname) || '.' ||
+      quote_ident(s.sequencename))::regclass AND d.deptype IN ('a', 'i')) \gexec
+SQL
+      echo "postgres: $db handed over to its own role $db"
     fi
+    psql_admin -c "REVOKE ALL ON DATABASE $db FROM PUBLIC" >/dev/null
   done
   if [ ${#created[@]} -gt 0 ]; then
-    echo "postgres: created role acms and databases ${created[*]}"
+    echo "postgres: created databases ${created[*]}, each owned by its own role"
   else
-    echo "postgres: role acms and databases acms_<service> present"
+    echo "postgres: databases acms_<service> present, each owned by its own role"
   fi
 }
 

@@ -34,6 +34,7 @@ supervise() {
     [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true
   }
   trap on_term TERM INT
+  use_db_credentials "$name"  # the supervisor's own environment: the service's login role
   echo $$ >"$(supervisor_pidfile "$name")"
   while [ $stopping -eq 0 ]; do
     started=$SECONDS

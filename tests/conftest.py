@@ -73,6 +73,8 @@ ADMIN_PASSWORD = "test-password-NOT-SECRET"
 class RunningSystem:
     """The six services as processes on their standard ports, behind the real gateway."""
 
+    admin_email = ADMIN_EMAIL
+
     def __init__(self, processes: dict[str, ServiceProcess], gateway_url: str) -> None:
         self.processes = processes
         self.gateway_url = gateway_url
@@ -151,7 +153,7 @@ def system(infrastructure):
             processes[name] = ServiceProcess(f"acms_{name}.app:create", settings)
             processes[name].launch()
         for process in processes.values():
-            process.wait_ready(timeout=120)
+            process.wait_ready(timeout=300)  # six imports at once on a busy machine
         yield RunningSystem(processes, infrastructure.endpoints.gateway_url)
     finally:
         for process in processes.values():

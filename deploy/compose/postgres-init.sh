@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run by the official postgres image once, when its data volume is first initialised
-# (/docker-entrypoint-initdb.d): the application role and one database per service,
-# acms_<service>, as deploy/postgres.sh provisions them for the local launcher.
+# (/docker-entrypoint-initdb.d): per service, its own login role acms_<service> (password
+# from ROLE_PASSWORD_<SERVICE>) and its database acms_<service>, owned by that role and
+# closed to every other, as deploy/postgres.sh provisions them for the local launcher.
 set -euo pipefail
 
 SERVICES="identity referrals cases integrations reporting retention"
@@ -10,16 +11,16 @@ admin() {
   psql -v ON_ERROR_STOP=1 -X -q --username "$POSTGRES_USER" --dbname postgres "$@"
 }
 
-admin -v role="$ACMS_PG_USER" -v password="$ACMS_PG_PASSWORD" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', :'role', :'password')
-WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
-SQL
-
 for service in $SERVICES; do
-  admin -v role="$ACMS_PG_USER" -v database="acms_$service" <<'SQL'
+  password_var="ROLE_PASSWORD_$(echo "$service" | tr '[:lower:]' '[:upper:]')"
+  password=${!password_var:?$password_var is not set}
+  admin -v role="acms_$service" -v password="$password" -v database="acms_$service" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'role', :'password')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I ENCODING %L TEMPLATE template0',
               :'database', :'role', 'UTF8')
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database') \gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database') \gexec
 SQL
 done
-echo "postgres-init: role $ACMS_PG_USER and databases acms_<service> for: $SERVICES"
+echo "postgres-init: per service, role acms_<service> and its database, for: $SERVICES"

@@ -131,6 +131,15 @@ export_service_secrets() {
   export ACMS_STUDENT_KEY_SECRET
 }
 
+# use_db_credentials SERVICE: exports ACMS_PG_USER / ACMS_PG_PASSWORD as the service's own
+# PostgreSQL login role, acms_SERVICE, which can open only the database acms_SERVICE
+# (deploy/postgres.sh creates it with this secret). Run in a subshell: it changes the environment.
+use_db_credentials() {
+  ACMS_PG_USER="acms_$1"
+  ACMS_PG_PASSWORD=$(ensure_secret "pg_$1") || return 1
+  export ACMS_PG_USER ACMS_PG_PASSWORD
+}
+
 # show_log_tail FILE [LINES]
 show_log_tail() {
   echo "---- last ${2:-40} lines of $1 ----" >&2

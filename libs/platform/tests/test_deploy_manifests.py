@@ -321,6 +321,24 @@ def test_compose_gives_every_service_the_student_key_secret_the_launchers_make()
         assert not missing, f"{service} lacks {missing}"
 
 
+def test_each_service_has_its_own_database_role_everywhere():
+    secrets = k8s_objects("Secret")
+    assert not any(k.startswith("ACMS_PG_") for k in secrets["acms-secrets"]["stringData"])
+    services = compose()["services"]
+    for service in SERVICES:
+        credentials = secrets[f"acms-database-{service}"]["stringData"]
+        assert credentials["ACMS_PG_USER"] == f"acms_{service}"
+        assert "FAKE" in credentials["ACMS_PG_PASSWORD"]
+        (container,) = k8s_objects("Deployment")[service]["spec"]["template"]["spec"]["containers"]
+        refs = {s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s}
+        assert {r for r in refs if r.startswith("acms-database-")} == {f"acms-database-{service}"}
+        env = environment(services[service])
+        assert env["ACMS_PG_USER"] == f"acms_{service}"
+        assert f"ACMS_PG_PASSWORD_{service.upper()}" in env["ACMS_PG_PASSWORD"]
+    init = (COMPOSE_DIR / "postgres-init.sh").read_text()
+    assert "REVOKE ALL ON DATABASE" in init and "OWNER" in init
+
+
 def test_k8s_gateway_serves_the_generated_config():
     gateway = k8s_objects("Deployment")["gateway"]["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in gateway["volumes"]}

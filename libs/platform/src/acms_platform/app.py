@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -10,16 +11,26 @@ from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from prometheus_client import CONTENT_TYPE_LATEST, PLATFORM_COLLECTOR, REGISTRY, generate_latest
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
+from acms_platform.database import describe_database_error
 from acms_platform.errors import PlatformError, platform_error_response
+from acms_platform.headers import SecurityHeaders
+from acms_platform.hygiene import RequestHygiene
 from acms_platform.logs import configure_logging
+from acms_platform.problems import document_errors
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings, load_settings
 from acms_platform.telemetry import configure_tracing
 
 log = logging.getLogger(__name__)
+
+# No version strings in what a service exposes: python_info names the interpreter's.
+try:
+    REGISTRY.unregister(PLATFORM_COLLECTOR)
+except KeyError:  # already gone
+    pass
 
 
 def create_app(
@@ -44,8 +55,11 @@ def create_app(
     app.include_router(_health_router(runtime))
     for router in routers:
         app.include_router(router)
-    _install_error_handlers(app, settings.max_body_bytes)
+    _install_error_handlers(app)
     app.add_exception_handler(PlatformError, platform_error_response)
+    app.add_middleware(RequestHygiene, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: on every response, refusals included
+    document_errors(app)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
     )
@@ -75,7 +89,7 @@ def _health_router(runtime: Runtime) -> APIRouter:
     return router
 
 
-def _install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
+def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
@@ -97,24 +111,36 @@ def _install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
             # The database went away during the request (a connection it had already
             # closed is dropped at checkout, database.py): nothing it did was committed.
             log.warning(
-                "database unavailable for %s %s: %s", request.method, request.url.path, error
+                "database unavailable for %s %s: %s",
+                request.method,
+                request.url.path,
+                describe_database_error(error),
             )
             return JSONResponse(
                 {"detail": "the database is unavailable; try again shortly"},
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": "1"},
             )
-        log.error("database error on %s %s", request.method, request.url.path, exc_info=error)
+        if isinstance(error, DataError):
+            # A value the checks in hygiene.py did not foresee: still the input's fault.
+            log.warning(
+                "database refused a value on %s %s: %s",
+                request.method,
+                request.url.path,
+                describe_database_error(error),
+            )
+            return JSONResponse(
+                {"detail": "invalid request: a value cannot be stored", "errors": []},
+                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            )
+        # The stack without the exception's message (it may quote the values).
+        log.error(
+            "database error on %s %s: %s\n%s",
+            request.method,
+            request.url.path,
+            describe_database_error(error),
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
         return JSONResponse(
             {"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
-
-    @app.middleware("http")
-    async def refuse_oversized_bodies(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body_bytes:
-            return JSONResponse(
-                {"detail": f"request body larger than {max_body_bytes} bytes"},
-                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-            )
-        return await call_next(request)

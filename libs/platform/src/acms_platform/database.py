@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import MetaData, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -56,6 +56,9 @@ class Database:
             # I/O, what the driver already knows.
             pool_pre_ping=False,
             connect_args={"timeout": 5},
+            # Parameters are the request's values (names, whānau and pastoral text, e-mails):
+            # never part of an error's message, so never in a log.
+            hide_parameters=True,
         )
         sa_event.listen(self.engine.sync_engine, "checkout", _drop_closed_connections)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -72,3 +75,22 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def describe_database_error(error: BaseException) -> str:
+    """What a log may say about a database error: its class, SQLSTATE, constraint and
+    statement (with placeholders). Never the driver's message, whose DETAIL quotes the
+    offending values ("Key (email)=(...) already exists")."""
+    if not isinstance(error, DBAPIError):
+        return type(error).__name__
+    cause = error.orig.__cause__ if error.orig is not None else None
+    cause = cause or error.orig
+    parts = [f"{type(error).__name__} ({type(cause).__name__}"]
+    if sqlstate := getattr(cause, "sqlstate", None):
+        parts.append(f", SQLSTATE {sqlstate}")
+    if constraint := getattr(cause, "constraint_name", None):
+        parts.append(f", constraint {constraint}")
+    parts.append(")")
+    if error.statement:
+        parts.append(f" on: {' '.join(error.statement.split())[:300]}")
+    return "".join(parts)

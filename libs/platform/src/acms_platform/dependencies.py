@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_platform.outbox import Outbox
@@ -61,8 +62,15 @@ def get_token_verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
+# Declares the bearer scheme in the OpenAPI (each operation that needs a token says so);
+# the header is read below, so the messages stay ours.
+_bearer = HTTPBearer(auto_error=False, description="an access token from identity's sign-in")
+
+
 async def current_principal(
-    request: Request, verifier: Annotated[TokenVerifier, Depends(get_token_verifier)]
+    request: Request,
+    verifier: Annotated[TokenVerifier, Depends(get_token_verifier)],
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:

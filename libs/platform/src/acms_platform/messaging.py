@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from acms_contracts import Event, EventEnvelope, UnknownEventType
 from acms_contracts.topics import dead_letter_topic
 from acms_platform import inbox
-from acms_platform.database import Database
+from acms_platform.database import Database, describe_database_error
 
 log = logging.getLogger(__name__)
 
@@ -192,16 +192,17 @@ class EventConsumer:
             except Exception as error:  # noqa: BLE001 - a handler bug must not stop the stream
                 failure = error
             log.warning(
-                "handler %s failed on %s (attempt %d/%d): %r",
+                "handler %s failed on %s (attempt %d/%d): %s",
                 handler.__name__,
                 envelope.event_id,
                 attempt,
                 self.attempts,
-                failure,
+                _describe(failure),
             )
             if attempt < self.attempts:
                 await asyncio.sleep(0.05 * 2**attempt)
-        await self._dead_letter(record, f"handler failed {self.attempts} times: {failure!r}")
+        reason = f"handler failed {self.attempts} times: {_describe(failure)}"
+        await self._dead_letter(record, reason)
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         log.error(
@@ -219,6 +220,14 @@ class EventConsumer:
             record.value, topic=dead_letter_topic(record.topic), key=record.key, headers=headers
         )
         self.stats.dead_lettered += 1
+
+
+def _describe(failure: Exception | None) -> str:
+    """A handler's failure as logs and dead-letter headers may carry it: a database error
+    without its message (which may quote the event's personal data)."""
+    if isinstance(failure, DBAPIError):
+        return describe_database_error(failure)
+    return repr(failure)
 
 
 def _first_error(error: Exception) -> str:

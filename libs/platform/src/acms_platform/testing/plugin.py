@@ -6,16 +6,24 @@ namespace (`test-<run>.`, which prefixes its topics and consumer groups), so tes
 touch the demo stack's data or messages. The session drops its databases and deletes its
 topics and groups at the end (`ACMS_KEEP_TEST_DATABASES=1` keeps them, to look into a
 failure).
+
+As in production, each service connects as its own login role (`acms_<service>`, password
+the local secret `pg_<service>` that deploy/lib/common.sh's ensure_secret also reads) and
+can open only its own databases; only this plugin's administrator connection
+(`ACMS_PG_ADMIN_USER`/`ACMS_PG_ADMIN_PASSWORD`, default the local `acms`) creates roles
+and databases.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -24,7 +32,7 @@ import pytest_asyncio
 
 from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.settings import Settings
-from acms_platform.testing.infra import provider_from_environment
+from acms_platform.testing.infra import REPO_ROOT, provider_from_environment
 from acms_platform.testing.isolation import KafkaPicture, delete_namespace, demo_picture
 from acms_platform.testing.openapi import check_responses
 
@@ -33,6 +41,33 @@ RUN_ID = uuid.uuid4().hex[:8]
 # compute the keys they expect with it). Never a deployment's secret.
 TEST_STUDENT_KEY_SECRET = "test-student-key-secret-NOT-SECRET-0123456789"
 TOPIC_NAMESPACE = f"test-{RUN_ID}."
+ADMIN_USER = os.environ.get("ACMS_PG_ADMIN_USER", "acms")
+ADMIN_PASSWORD = os.environ.get("ACMS_PG_ADMIN_PASSWORD", "acms")
+SECRETS_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "secrets"
+
+
+def local_secret(name: str) -> str:
+    """The local secret NAME, created at first use exactly as deploy/lib/common.sh's
+    ensure_secret does (32 random bytes, base64url, 0600 under .run/secrets)."""
+    path = SECRETS_DIR / name
+    if not path.is_file() or not path.stat().st_size:
+        SECRETS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+        value = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        draft = path.with_name(f"{name}.{os.getpid()}.tmp")
+        draft.touch(mode=0o600)
+        draft.write_text(value)
+        try:
+            os.link(draft, path)  # the first writer wins; everyone reads what it wrote
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def service_credentials(service: str) -> dict[str, str]:
+    """The settings a service connects with: its own role and that role's password."""
+    return {"pg_user": f"acms_{service}", "pg_password": local_secret(f"pg_{service}")}
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +112,7 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
         "pg_host": endpoints.pg_host,
         "pg_port": endpoints.pg_port,
         "database_name": f"test_{RUN_ID}_{service}",
+        **service_credentials(service.replace("-", "_")),
         "kafka_bootstrap": endpoints.kafka_bootstrap,
         "consumer_group": f"test-{RUN_ID}-{service}",
         "topic_namespace": TOPIC_NAMESPACE,
@@ -89,14 +125,30 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
 
 
 async def create_database(settings: Settings) -> None:
+    """The settings' database, owned by the settings' role and closed to every other."""
     connection = await _admin_connection(settings)
+    role, name = settings.pg_user, settings.database_name
     try:
-        name = settings.database_name
+        if role != ADMIN_USER:
+            await _ensure_role(connection, role, settings.pg_password)
         exists = await connection.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
-            await connection.execute(f'create database "{name}"')
+            await connection.execute(f'create database "{name}" owner "{role}"')
+            await connection.execute(f'revoke all on database "{name}" from public')
     finally:
         await connection.close()
+
+
+async def _ensure_role(connection: asyncpg.Connection, role: str, password: str) -> None:
+    # Sessions and the launchers may race to create the same role: a lock orders them.
+    async with connection.transaction():
+        await connection.execute("select pg_advisory_xact_lock(hashtext($1))", role)
+        exists = await connection.fetchval("select 1 from pg_roles where rolname = $1", role)
+        verb = "alter" if exists else "create"
+        secret = password.replace("'", "''")
+        await connection.execute(f"""{verb} role "{role}" login password '{secret}'""")
+        # the administrator may drop the role's databases (owner rights come with membership)
+        await connection.execute(f'grant "{role}" to "{ADMIN_USER}"')
 
 
 async def drop_run_databases(settings: Settings) -> list[str]:
@@ -117,8 +169,8 @@ async def _admin_connection(settings: Settings) -> asyncpg.Connection:
     return await asyncpg.connect(
         host=settings.pg_host,
         port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
+        user=ADMIN_USER,
+        password=ADMIN_PASSWORD,
         database="postgres",
     )
 
