@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from acms_platform.database import Database
 from acms_platform.settings import Settings
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
 
 
 async def per_transaction_us(database: Database, count: int) -> float:
@@ -31,7 +32,9 @@ async def per_transaction_us(database: Database, count: int) -> float:
 
 
 async def main(count: int, rounds: int) -> None:
-    settings = Settings(service_name="identity", log_level="WARNING")
+    settings = Settings(
+        service_name="identity", log_level="WARNING", student_key_secret=TEST_STUDENT_KEY_SECRET
+    )
     databases = {}
     for pre_ping in (True, False):
         database = Database(settings)

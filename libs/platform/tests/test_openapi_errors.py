@@ -15,13 +15,15 @@ from pydantic import BaseModel
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
 
 SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
 ERROR_SCHEMAS = {"Error", "InvalidRequest", "Readiness"}
 
 
 def _document(service: str) -> dict:
-    return import_module(f"acms_{service}.app").create().openapi()
+    settings = Settings(service_name=service, student_key_secret=TEST_STUDENT_KEY_SECRET)
+    return import_module(f"acms_{service}.app").create(settings).openapi()
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -66,7 +68,13 @@ async def add(body: Body) -> None:
 @pytest.fixture
 def app():
     definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    return create_app(definition, [router], Settings(service_name="probe", max_body_bytes=1024))
+    return create_app(
+        definition,
+        [router],
+        Settings(
+            service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET, max_body_bytes=1024
+        ),
+    )
 
 
 def _validator(app, name: str):
