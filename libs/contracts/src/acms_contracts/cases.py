@@ -59,5 +59,7 @@ class CaseTransferred(_CaseEvent):
     event_type: ClassVar[str] = "CaseTransferred"
     from_school_id: UUID | None
     school_id: UUID | None
-    from_provider_id: UUID
-    provider_id: UUID
+    from_provider_id: UUID | None
+    provider_id: UUID | None = Field(
+        description="the ASP whose catchment holds the new school; none if none is known"
+    )

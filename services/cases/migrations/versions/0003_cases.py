@@ -1,4 +1,4 @@
-"""Cases, their timeline, and versioned content items.
+"""Cases, their timeline, versioned content items, catchments and the enrolments projection.
 
 Revision ID: 0003
 Revises: 0002
@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from acms_platform.projections.enrolments import create_enrolments_projection_table
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -15,6 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    create_enrolments_projection_table()
+    op.create_table(
+        "catchments",
+        sa.Column("school_id", sa.Uuid, nullable=False),
+        sa.Column("asp_id", sa.Uuid, nullable=False),
+        sa.Column("effective_from", sa.Date, nullable=False),
+        sa.PrimaryKeyConstraint("school_id", name="pk_catchments"),
+    )
     op.execute("CREATE SEQUENCE case_reference_seq")
     op.create_table(
         "cases",
@@ -28,7 +38,8 @@ def upgrade() -> None:
         sa.Column("student_name", sa.String(201), nullable=False),
         sa.Column("year_level", sa.Integer),
         sa.Column("school_id", sa.Uuid),
-        sa.Column("provider_id", sa.Uuid, nullable=False),
+        sa.Column("student_school_id", sa.Uuid),
+        sa.Column("provider_id", sa.Uuid),
         sa.Column("provider_type", sa.String(10)),
         sa.Column("case_manager_id", sa.Uuid),
         sa.Column("primary_contact_id", sa.Uuid),

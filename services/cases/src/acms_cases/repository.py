@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,8 @@ from acms_cases.tables import (
     case_reference_seq,
     case_timeline,
     cases,
+    catchments,
+    enrolments,
 )
 
 # Every attribute the case policy's view rules can mention, mapped to a column.
@@ -25,6 +28,7 @@ CASE_POLICY_COLUMNS: dict[str, Any] = {
     "request.resource.id": cases.c.id,
     "request.resource.attr.status": cases.c.status,
     "request.resource.attr.school_id": cases.c.school_id,
+    "request.resource.attr.student_school_id": cases.c.student_school_id,
     "request.resource.attr.provider_id": cases.c.provider_id,
     "request.resource.attr.case_manager_id": cases.c.case_manager_id,
     "request.resource.attr.primary_contact_id": cases.c.primary_contact_id,
@@ -193,3 +197,61 @@ async def readable(
     session: AsyncSession, condition: ColumnElement[bool], filters: ListFilters
 ) -> list[Row[Any]]:
     return list((await session.execute(readable_statement(condition, filters))).all())
+
+
+async def enrolment_of(session: AsyncSession, student_key: str) -> tuple[UUID | None] | None:
+    """(school,) as ENROL last reported it (school None: enrolled nowhere), or None if no
+    enrolment is held for the student."""
+    row = (
+        await session.execute(
+            select(enrolments.c.school_id).where(enrolments.c.student_key == student_key)
+        )
+    ).first()
+    return None if row is None else (row.school_id,)
+
+
+async def set_catchment(
+    session: AsyncSession, school_id: UUID, asp_id: UUID, effective_from: date
+) -> None:
+    """The ASP whose catchment holds the school (the assignment effective latest wins)."""
+    statement = insert(catchments).values(
+        school_id=school_id, asp_id=asp_id, effective_from=effective_from
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[catchments.c.school_id],
+            set_={"asp_id": statement.excluded.asp_id, "effective_from": effective_from},
+            where=catchments.c.effective_from <= statement.excluded.effective_from,
+        )
+    )
+
+
+async def catchment_asp(session: AsyncSession, school_id: UUID) -> UUID | None:
+    return await session.scalar(
+        select(catchments.c.asp_id).where(catchments.c.school_id == school_id)
+    )
+
+
+async def set_student_school(
+    session: AsyncSession, student_key: str, school_id: UUID | None
+) -> None:
+    await session.execute(
+        cases.update().where(cases.c.student_key == student_key).values(student_school_id=school_id)
+    )
+
+
+async def lock_active_elsewhere(
+    session: AsyncSession, student_key: str, school_id: UUID | None
+) -> list[Row[Any]]:
+    """The student's active cases whose school is not `school_id`, locked for the move."""
+    statement = (
+        select(cases)
+        .where(
+            cases.c.student_key == student_key,
+            cases.c.status == "active",
+            cases.c.school_id.is_distinct_from(school_id),
+        )
+        .order_by(cases.c.id)
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).all())

@@ -31,7 +31,10 @@ from acms_contracts.cases import (
     CaseOpened,
     CaseProsecutionNoticeGiven,
     CaseProsecutionNoticeWithdrawn,
+    CaseTransferred,
 )
+from acms_contracts.enrolments import StudentEnrolmentChanged
+from acms_contracts.identity import CatchmentAssigned
 from acms_contracts.referrals import ReferralAssigned
 from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
 from acms_platform.errors import Conflict, Forbidden, NotFound
@@ -93,6 +96,7 @@ def case_resource(row: Row[Any]) -> PolicyResource:
         {
             "status": row.status,
             "school_id": _text(row.school_id),
+            "student_school_id": _text(row.student_school_id),
             "provider_id": _text(row.provider_id),
             "case_manager_id": _text(row.case_manager_id),
             "primary_contact_id": _text(row.primary_contact_id),
@@ -172,6 +176,7 @@ async def open_from_assignment(
         "actions_taken": event.actions_taken,
         "pastoral": event.pastoral or {},
     }
+    enrolled = await repository.enrolment_of(session, event.subject_student_key)
     row = await repository.insert_once(
         session,
         {
@@ -185,6 +190,8 @@ async def open_from_assignment(
             "student_name": event.student_name or "(unnamed)",
             "year_level": event.year_level,
             "school_id": event.school_id,
+            # ENROL's word on where the student is now, if it has spoken; else the request's.
+            "student_school_id": enrolled[0] if enrolled else event.school_id,
             "provider_id": event.provider_id,
             "provider_type": event.provider_type,
             "case_manager_id": event.assignee_id,
@@ -246,7 +253,7 @@ async def project(
             "version": row.version,
             "student_name": row.student_name,
             "school_id": _text(row.school_id) or None,
-            "provider_id": str(row.provider_id),
+            "provider_id": _text(row.provider_id) or None,
             "case_manager_name": names.get(row.case_manager_id) if row.case_manager_id else None,
             "primary_contact_name": (
                 names.get(row.primary_contact_id) if row.primary_contact_id else None
@@ -543,3 +550,74 @@ async def revise_note(ctx: Context, case_id: UUID, note_id: UUID, command: Revis
     )
     await repository.update(ctx.session, row.id, {"updated_at": at})
     return next(n for n in await notes(ctx, case_id) if n.id == str(item.id))
+
+
+# --- Moves (ACCESS-MODEL 6) ----------------------------------------------------------
+
+
+async def record_catchment(
+    event: CatchmentAssigned, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    await repository.set_catchment(
+        session, event.organisation_id, event.asp_id, event.effective_from
+    )
+
+
+async def follow_enrolment(
+    event: StudentEnrolmentChanged, envelope: EventEnvelope, session: AsyncSession, outbox: Outbox
+) -> None:
+    """A later enrolment is held for the student: every case of theirs knows where they are
+    now (a school sees a case only while the student is theirs), and each active case at
+    another school follows them: its school becomes the new one and it goes to the ASP
+    whose catchment holds it (an ISP case too); a provider that loses it loses its case
+    manager, and the former school's primary contact goes. Closed cases stay where they
+    were closed (their provider keeps them)."""
+    school_id = event.school_id
+    await repository.set_student_school(session, event.subject_student_key, school_id)
+    target = await repository.catchment_asp(session, school_id) if school_id else None
+    for row in await repository.lock_active_elsewhere(
+        session, event.subject_student_key, school_id
+    ):
+        changes: dict[str, Any] = {
+            "school_id": school_id,
+            "primary_contact_id": None,
+            "updated_at": event.as_of,
+        }
+        if target != row.provider_id:
+            changes.update(
+                provider_id=target,
+                provider_type="asp" if target else None,
+                case_manager_id=None,
+            )
+        updated = await repository.update(session, row.id, changes)
+        detail = {
+            "from_school_id": _text(row.school_id) or None,
+            "school_id": _text(school_id) or None,
+            "from_provider_id": _text(row.provider_id) or None,
+            "provider_id": _text(updated.provider_id) or None,
+        }
+        await repository.add_timeline(
+            session,
+            {
+                "case_id": row.id,
+                "kind": "transferred",
+                "tier": "summary",
+                "actor_id": SYSTEM,
+                "at": event.as_of,
+                "detail": detail,
+            },
+        )
+        await outbox.add(
+            session,
+            CaseTransferred(
+                case_id=row.id,
+                reference=row.reference,
+                subject_student_key=row.student_key,
+                actor_id=SYSTEM,
+                at=event.as_of,
+                from_school_id=row.school_id,
+                school_id=school_id,
+                from_provider_id=row.provider_id,
+                provider_id=updated.provider_id,
+            ),
+        )

@@ -4,6 +4,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -21,7 +22,9 @@ from acms_platform.database import new_metadata
 from acms_platform.projections import Projections
 
 metadata = new_metadata()
-projections = Projections(metadata)
+projections = Projections(metadata, enrolments=True)
+assert projections.enrolments is not None
+enrolment_projection = projections.enrolments
 organisations = projections.organisations
 staff_members = projections.staff
 
@@ -45,8 +48,13 @@ cases = Table(
     Column("nsn", String(10)),
     Column("student_name", String(201), nullable=False),
     Column("year_level", Integer),
+    # The case's school: the student's school when it opened, then where ENROL moves them.
     Column("school_id", Uuid),
-    Column("provider_id", Uuid, nullable=False),
+    # The student's current school as ENROL last reported it (all the student's cases,
+    # closed ones included): a school sees a case only while the student is theirs.
+    Column("student_school_id", Uuid),
+    # None: moved to a school in no known catchment, awaiting re-allocation.
+    Column("provider_id", Uuid),
     Column("provider_type", String(10)),
     Column("case_manager_id", Uuid),
     Column("primary_contact_id", Uuid),
@@ -108,4 +116,15 @@ case_item_versions = Table(
     ForeignKeyConstraint(["item_id"], ["case_items.id"]),
 )
 
+# Which ASP's catchment holds each school (identity's CatchmentAssigned): where a case
+# goes when its student moves school.
+catchments = Table(
+    "catchments",
+    metadata,
+    Column("school_id", Uuid, primary_key=True),
+    Column("asp_id", Uuid, nullable=False),
+    Column("effective_from", Date, nullable=False),
+)
+
 staff = projections.staff.table
+enrolments = enrolment_projection.table
