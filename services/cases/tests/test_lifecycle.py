@@ -246,3 +246,46 @@ async def test_caseload_and_search(world):
         f"/cases?school_id={world.orgs['school_a']}&q={name}", headers=world.as_("leader_a")
     )
     assert len(school.json()) == 2
+
+
+async def test_the_school_changes_the_primary_contact_and_the_new_one_sees_the_case(world):
+    case_id = await _case(world)
+    path = f"/cases/{case_id}/primary-contact"
+    teacher2 = str(world.accounts["teacher_a2"])
+    assert await _get_status(world, "teacher_a2", case_id) == 404
+    refused = await world.client.post(
+        path, json={"account_id": teacher2}, headers=world.as_("case_manager_a")
+    )
+    assert refused.status_code == 403
+    outsider = await world.client.post(
+        path, json={"account_id": str(world.accounts["leader_b"])}, headers=world.as_("office_a")
+    )
+    assert outsider.status_code == 422
+    changed = await world.client.post(
+        path, json={"account_id": teacher2}, headers=world.as_("office_a")
+    )
+    assert changed.status_code == 200, changed.text
+    assert await _get_status(world, "teacher_a2", case_id) == 200
+    assert await _get_status(world, "teacher_a", case_id) == 404
+    kinds = [
+        e["kind"]
+        for e in (
+            await world.client.get(f"/cases/{case_id}/timeline", headers=world.as_("leader_a"))
+        ).json()
+    ]
+    assert kinds == ["opened", "primary_contact_changed"]
+
+
+async def test_a_new_request_for_the_same_student_opens_a_new_case(world):
+    first = await world.open_case(nsn="555000111")
+    await world.client.post(
+        f"/cases/{first['id']}/close", json=OUTCOME, headers=world.as_("case_manager_a")
+    )
+    second = await world.open_case(nsn="555000111")
+    assert second["id"] != first["id"] and second["reference"] != first["reference"]
+    assert second["status"] == "active"
+    assert await _get_status(world, "case_manager_a", first["id"]) == 200
+
+
+async def _get_status(world, who: str, case_id) -> int:
+    return (await world.client.get(f"/cases/{case_id}", headers=world.as_(who))).status_code

@@ -63,3 +63,12 @@ class CaseTransferred(_CaseEvent):
     provider_id: UUID | None = Field(
         description="the ASP whose catchment holds the new school; none if none is known"
     )
+
+
+class CasePrimaryContactChanged(_CaseEvent):
+    """A school leader or office support named another primary contact (so the new one
+    can be notified)."""
+
+    event_type: ClassVar[str] = "CasePrimaryContactChanged"
+    school_id: UUID | None
+    primary_contact_id: UUID

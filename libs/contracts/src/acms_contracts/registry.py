@@ -32,6 +32,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     cases.CaseProsecutionNoticeGiven,
     cases.CaseProsecutionNoticeWithdrawn,
     cases.CaseTransferred,
+    cases.CasePrimaryContactChanged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}

@@ -13,6 +13,7 @@ from acms_cases.schemas import (
     CaseOutcome,
     CaseStatus,
     CaseView,
+    ChangePrimaryContact,
     Close,
     NewNote,
     NoteView,
@@ -93,6 +94,14 @@ async def notify_prosecution(case_id: UUID, ctx: CasesContext) -> CaseOutcome:
 @cases.post("/{case_id}/prosecution-notice/withdraw", responses=CHANGE)
 async def withdraw_prosecution(case_id: UUID, ctx: CasesContext) -> CaseOutcome:
     return await service.withdraw_prosecution(ctx, case_id)
+
+
+@cases.post("/{case_id}/primary-contact", responses=CHANGE)
+async def change_primary_contact(
+    case_id: UUID, command: ChangePrimaryContact, ctx: CasesContext
+) -> CaseOutcome:
+    """School leaders and office support of the case's school, on an active case."""
+    return await service.change_primary_contact(ctx, case_id, command)
 
 
 @cases.get("/{case_id}/notes", responses=CHANGE)

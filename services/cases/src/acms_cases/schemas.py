@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -37,6 +38,10 @@ class OutcomeCategory(StrEnum):
 class Close(Strict):
     outcome_category: OutcomeCategory
     outcome_text: LongText
+
+
+class ChangePrimaryContact(Strict):
+    account_id: UUID = Field(description="an active staff member of the case's school")
 
 
 class NewNote(Strict):

@@ -17,6 +17,7 @@ from acms_cases.schemas import (
     CaseOutcome,
     CaseStatus,
     CaseView,
+    ChangePrimaryContact,
     Close,
     NewNote,
     NoteVersion,
@@ -29,6 +30,7 @@ from acms_contracts import EventEnvelope
 from acms_contracts.cases import (
     CaseClosed,
     CaseOpened,
+    CasePrimaryContactChanged,
     CaseProsecutionNoticeGiven,
     CaseProsecutionNoticeWithdrawn,
     CaseTransferred,
@@ -37,7 +39,7 @@ from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_contracts.identity import CatchmentAssigned
 from acms_contracts.referrals import ReferralAssigned
 from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
-from acms_platform.errors import Conflict, Forbidden, NotFound
+from acms_platform.errors import Conflict, Forbidden, Invalid, NotFound
 from acms_platform.outbox import Outbox
 from acms_platform.policy import PolicyResource
 
@@ -418,6 +420,42 @@ async def withdraw_prosecution(ctx: Context, case_id: UUID) -> CaseOutcome:
     )
     await ctx.record(updated, "prosecution_notice_withdrawn", "summary", at, {})
     await ctx.outbox.add(ctx.session, CaseProsecutionNoticeWithdrawn(**_event_fields(ctx, row, at)))
+    return _outcome(updated)
+
+
+async def change_primary_contact(
+    ctx: Context, case_id: UUID, command: ChangePrimaryContact
+) -> CaseOutcome:
+    """A school leader or office support names another primary contact: an active staff
+    member of the case's school (else 422)."""
+    row = await _active(ctx, case_id, "change_primary_contact", "change the primary contact of")
+    member = await staff_members.get_member(ctx.session, command.account_id)
+    if member is None or member.disabled or member.organisation_id != row.school_id:
+        raise Invalid("account_id", "not an active staff member of the case's school")
+    if row.primary_contact_id == command.account_id:
+        raise Invalid("account_id", "already the primary contact of this case")
+    at = datetime.now(UTC)
+    updated = await repository.update(
+        ctx.session, row.id, {"primary_contact_id": command.account_id, "updated_at": at}
+    )
+    await ctx.record(
+        updated,
+        "primary_contact_changed",
+        "summary",
+        at,
+        {
+            "from_primary_contact_id": _text(row.primary_contact_id) or None,
+            "primary_contact_id": str(command.account_id),
+        },
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        CasePrimaryContactChanged(
+            **_event_fields(ctx, updated, at),
+            school_id=row.school_id,
+            primary_contact_id=command.account_id,
+        ),
+    )
     return _outcome(updated)
 
 
