@@ -3,10 +3,10 @@ assignment. All travel on one topic keyed by the stable student key, so that one
 student's requests, and the cases opened from them, stay in order."""
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from acms_contracts import topics
 from acms_contracts.envelope import Event
@@ -66,10 +66,36 @@ class ReferralReallocated(_ReferralEvent):
     provider_type: str = Field(description="asp or isp")
 
 
+class ReferralHistoryEntry(BaseModel):
+    """One transition of the request, as the cases service keeps it in the case."""
+
+    action: str
+    from_status: str | None = None
+    to_status: str
+    at: datetime
+    actor_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 class ReferralAssigned(_ReferralEvent):
-    """What the cases service opens a case from."""
+    """What the cases service opens a case from: the request as written (student, whānau,
+    reason, pastoral information) and its history travel with it, so the case holds them
+    without calling referrals. The content fields were added in a backward-compatible way
+    (all optional): an event from an older producer opens a case with what it carries."""
 
     event_type: ClassVar[str] = "ReferralAssigned"
     school_id: UUID | None
     provider_id: UUID
     assignee_id: UUID
+    provider_type: str | None = Field(default=None, description="asp or isp")
+    nsn: str | None = None
+    student_name: str | None = None
+    year_level: int | None = None
+    reason_category: str | None = None
+    reason_text: str | None = None
+    actions_taken: str | None = None
+    primary_contact_id: UUID | None = None
+    student: dict[str, Any] | None = Field(default=None, description="as written")
+    whanau: list[dict[str, Any]] = Field(default_factory=list)
+    pastoral: dict[str, Any] | None = None
+    history: list[ReferralHistoryEntry] = Field(default_factory=list)

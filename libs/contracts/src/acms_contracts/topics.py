@@ -8,6 +8,7 @@ IDENTITY_ORGANISATIONS = "acms.identity.organisations.v1"
 IDENTITY_ACCOUNTS = "acms.identity.accounts.v1"
 AUDIT_ACCESS = "acms.audit.access.v1"
 REFERRALS = "acms.referrals.v1"
+CASES = "acms.cases.v1"
 ENROLMENTS = "acms.integrations.enrolments.v1"
 PLATFORM_PROBES = "acms.platform.probes.v1"
 PLATFORM_BENCHMARK = "acms.platform.benchmark.v1"
@@ -17,6 +18,7 @@ ALL_TOPICS: tuple[str, ...] = (
     IDENTITY_ACCOUNTS,
     AUDIT_ACCESS,
     REFERRALS,
+    CASES,
     ENROLMENTS,
     PLATFORM_PROBES,
     PLATFORM_BENCHMARK,

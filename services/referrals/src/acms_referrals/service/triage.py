@@ -12,8 +12,10 @@ from acms_contracts.referrals import (
     ReferralAllocated,
     ReferralAssigned,
     ReferralDeclined,
+    ReferralHistoryEntry,
     ReferralReallocated,
 )
+from acms_referrals import repository
 from acms_referrals.errors import Invalid
 from acms_referrals.schemas import Allocate, Assign, Decline, TransitionOutcome, VersionOnly
 from acms_referrals.service import transitions
@@ -118,6 +120,38 @@ async def reallocate(
     return transitions.outcome(updated)
 
 
+async def _case_content(ctx: Context, row: Row[Any]) -> dict[str, Any]:
+    """What the case opened from this request carries: the request as written and its
+    history so far (the assignment itself is the event)."""
+    details = row.details or {}
+    student = details.get("student") or {}
+    history = await repository.history(ctx.session, row.id)
+    return {
+        "provider_type": row.provider_type,
+        "nsn": row.nsn,
+        "student_name": row.student_name,
+        "year_level": student.get("year_level"),
+        "reason_category": row.reason_category,
+        "reason_text": details.get("reason_text"),
+        "actions_taken": details.get("actions_taken"),
+        "primary_contact_id": row.primary_contact_id,
+        "student": student,
+        "whanau": details.get("whanau") or [],
+        "pastoral": details.get("pastoral"),
+        "history": [
+            ReferralHistoryEntry(
+                action=h.action,
+                from_status=h.from_status,
+                to_status=h.to_status,
+                at=h.at,
+                actor_id=h.actor_id,
+                detail=h.detail or {},
+            )
+            for h in history
+        ],
+    }
+
+
 async def assign(
     ctx: Context, actor: Actor, referral_id: UUID, command: Assign
 ) -> TransitionOutcome:
@@ -134,6 +168,7 @@ async def assign(
         or not is_case_worker
     ):
         raise Invalid("assignee_id", "not an active case manager of the provider")
+    content = await _case_content(ctx, row)
     updated = await transitions.apply(
         ctx,
         actor,
@@ -146,6 +181,7 @@ async def assign(
             school_id=row.school_id,
             provider_id=row.provider_id,
             assignee_id=command.assignee_id,
+            **content,
         ),
         detail={"assignee_id": str(command.assignee_id)},
     )

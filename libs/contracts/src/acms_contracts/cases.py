@@ -1,0 +1,74 @@
+"""Events published by the cases service: a case from opening to closure. All travel on
+one topic keyed by the stable student key, in order with the student's requests. No
+content (notes, pastoral information) travels: only what happened, to which case, by whom."""
+
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from acms_contracts import topics
+from acms_contracts.envelope import Event
+
+
+class _CaseEvent(Event):
+    topic: ClassVar[str] = topics.CASES
+
+    case_id: UUID
+    reference: str = Field(description="the human-readable reference, AS-<year>-<6 digits>")
+    subject_student_key: str = Field(min_length=1, max_length=64)
+    actor_id: str = Field(description="account that made the change; 'system' for events")
+    at: datetime
+
+    def partition_key(self) -> str:
+        return self.subject_student_key
+
+    def student_key(self) -> str | None:
+        return self.subject_student_key
+
+
+class CaseOpened(_CaseEvent):
+    """A case opened from an assigned request for support (exactly once per request)."""
+
+    event_type: ClassVar[str] = "CaseOpened"
+    referral_id: UUID
+    school_id: UUID | None
+    provider_id: UUID
+    case_manager_id: UUID
+
+
+class CaseClosed(_CaseEvent):
+    event_type: ClassVar[str] = "CaseClosed"
+    outcome_category: str
+
+
+class CaseProsecutionNoticeGiven(_CaseEvent):
+    """A provider workflow lead notified the case for potential prosecution."""
+
+    event_type: ClassVar[str] = "CaseProsecutionNoticeGiven"
+
+
+class CaseProsecutionNoticeWithdrawn(_CaseEvent):
+    event_type: ClassVar[str] = "CaseProsecutionNoticeWithdrawn"
+
+
+class CaseTransferred(_CaseEvent):
+    """The case followed the student to another school and provider (ACCESS-MODEL 6)."""
+
+    event_type: ClassVar[str] = "CaseTransferred"
+    from_school_id: UUID | None
+    school_id: UUID | None
+    from_provider_id: UUID | None
+    provider_id: UUID | None = Field(
+        description="the ASP whose catchment holds the new school; none if none is known"
+    )
+
+
+class CasePrimaryContactChanged(_CaseEvent):
+    """A school leader or office support named another primary contact (so the new one
+    can be notified)."""
+
+    event_type: ClassVar[str] = "CasePrimaryContactChanged"
+    school_id: UUID | None
+    primary_contact_id: UUID

@@ -1,0 +1,143 @@
+"""API models of the cases service. Unknown fields and enum values are refused (422,
+naming the field). Responses are `TieredView`s: each field belongs to a tier of
+ACCESS-MODEL section 3, and fields of tiers not granted are absent from the answer."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from acms_platform.access import TieredView, tier_field
+
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class OutcomeCategory(StrEnum):
+    ATTENDING_REGULARLY = "attending_regularly"
+    ENROLLED_ELSEWHERE = "enrolled_elsewhere"
+    LEFT_NEW_ZEALAND = "left_new_zealand"
+    REFERRED_TO_AGENCY = "referred_to_agency"
+    PROSECUTION = "prosecution"
+    UNABLE_TO_ENGAGE = "unable_to_engage"
+    OTHER = "other"
+
+
+class Close(Strict):
+    outcome_category: OutcomeCategory
+    outcome_text: LongText
+
+
+class ChangePrimaryContact(Strict):
+    account_id: UUID = Field(description="an active staff member of the case's school")
+
+
+class NewNote(Strict):
+    text: NoteText
+    sensitive: bool = False
+
+
+class ReviseNote(NewNote):
+    version: int = Field(ge=1, description="the version the edit was made on")
+
+
+# --- Responses ---------------------------------------------------------------------------
+
+
+class CaseView(TieredView):
+    id: str | None = tier_field("basic")
+    reference: str | None = tier_field("basic")
+    status: str | None = tier_field("basic")
+    version: int | None = tier_field("basic")
+    student_name: str | None = tier_field("basic")
+    school_id: str | None = tier_field("basic")
+    provider_id: str | None = tier_field("basic")
+    case_manager_name: str | None = tier_field("basic")
+    primary_contact_name: str | None = tier_field("basic")
+    opened_at: str | None = tier_field("basic", description="ISO 8601")
+    closed_at: str | None = tier_field("basic", description="ISO 8601")
+    nsn: str | None = tier_field("summary")
+    year_level: int | None = tier_field("summary")
+    reason_category: str | None = tier_field("summary")
+    provider_type: str | None = tier_field("summary")
+    case_manager_id: str | None = tier_field("summary")
+    referral_id: str | None = tier_field("summary")
+    request_history: list[dict[str, Any]] | None = tier_field(
+        "summary", description="the request's allocation and assignment history"
+    )
+    outcome_category: str | None = tier_field("summary")
+    outcome_text: str | None = tier_field("summary")
+    prosecution_notified: bool | None = tier_field("summary")
+    note_count: int | None = tier_field("summary", description="notes not labelled sensitive")
+    updated_at: str | None = tier_field("summary", description="ISO 8601")
+    home_address: dict[str, Any] | None = tier_field(
+        "demographic", description="the student's last known home address"
+    )
+    school_last_attended: str | None = tier_field("demographic")
+    support_plan: dict[str, Any] | None = tier_field(
+        "support_plan", description="the detailed support plan (none recorded yet)"
+    )
+    shared_items: list[dict[str, Any]] | None = tier_field(
+        "shared", description="documents and comments shared with the school"
+    )
+    student: dict[str, Any] | None = tier_field("full", description="as the request wrote it")
+    whanau: list[dict[str, Any]] | None = tier_field("full")
+    reason_text: str | None = tier_field("full")
+    actions_taken: str | None = tier_field("full")
+    pastoral: dict[str, Any] | None = tier_field("full")
+    primary_contact_id: str | None = tier_field("full")
+    sensitive_note_count: int | None = tier_field("sensitive")
+    attendance: list[dict[str, Any]] | None = tier_field(
+        "attendance", description="daily attendance while the case is active"
+    )
+    tiers: list[str] = Field(description="the tiers granted: which fields may be present")
+
+
+class CaseOutcome(BaseModel):
+    """What a lifecycle change answers: the new state only (the caller may lose sight of
+    the case by it)."""
+
+    id: str
+    reference: str
+    status: str
+    version: int
+    prosecution_notified: bool
+
+
+class TimelineEntry(BaseModel):
+    kind: str
+    actor_id: str
+    at: str = Field(description="ISO 8601")
+    detail: dict[str, Any]
+
+
+class NoteVersion(BaseModel):
+    version: int
+    text: str
+    sensitive: bool
+    author_id: str
+    at: str = Field(description="ISO 8601")
+
+
+class NoteView(BaseModel):
+    id: str
+    version: int = Field(description="the current version")
+    text: str
+    sensitive: bool
+    created_by: str
+    created_at: str = Field(description="ISO 8601")
+    history: list[NoteVersion] = Field(
+        description="every version, oldest first, that the caller may see"
+    )

@@ -1,0 +1,661 @@
+"""Use cases of the cases service: opening a case from an assigned request (exactly once),
+reading a case and lists through the access kit, closing, the prosecution notice, the
+timeline and notes as versioned content items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from acms_cases import repository
+from acms_cases.schemas import (
+    CaseOutcome,
+    CaseStatus,
+    CaseView,
+    ChangePrimaryContact,
+    Close,
+    NewNote,
+    NoteVersion,
+    NoteView,
+    ReviseNote,
+    TimelineEntry,
+)
+from acms_cases.tables import staff_members
+from acms_contracts import EventEnvelope
+from acms_contracts.cases import (
+    CaseClosed,
+    CaseOpened,
+    CasePrimaryContactChanged,
+    CaseProsecutionNoticeGiven,
+    CaseProsecutionNoticeWithdrawn,
+    CaseTransferred,
+)
+from acms_contracts.enrolments import StudentEnrolmentChanged
+from acms_contracts.identity import CatchmentAssigned
+from acms_contracts.referrals import ReferralAssigned
+from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
+from acms_platform.errors import Conflict, Forbidden, Invalid, NotFound
+from acms_platform.outbox import Outbox
+from acms_platform.policy import PolicyResource
+
+KIND = "case"
+# The tiers of a case (ACCESS-MODEL section 3) and the action granting each; `basic`
+# first: it makes the case visible at all.
+TIER_ACTIONS = {
+    "basic": "view",
+    "summary": "view_summary",
+    "demographic": "view_demographic",
+    "support_plan": "view_support_plan",
+    "shared": "view_shared",
+    "full": "view_full",
+    "sensitive": "view_sensitive",
+    "attendance": "view_attendance",
+}
+CASE = ResourceKind(KIND, "case", TIER_ACTIONS)
+SYSTEM = "system"
+
+
+class WrongState(Conflict):
+    """The change does not fit the case's state: 409 naming it."""
+
+    def __init__(self, action: str, current: str) -> None:
+        super().__init__(f"cannot {action} a case that is {current}")
+        self.current = current
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.detail, "current_status": self.current}
+
+
+class StaleVersion(Conflict):
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(
+            f"the note was changed since version {expected}: it is at version {current}"
+        )
+        self.current = current
+
+    def body(self) -> dict[str, object]:
+        return {"detail": self.detail, "current_version": self.current}
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def case_resource(row: Row[Any]) -> PolicyResource:
+    """A stored case as the policy sees it (the columns the plan maps, nothing else)."""
+    return PolicyResource(
+        KIND,
+        str(row.id),
+        {
+            "status": row.status,
+            "school_id": _text(row.school_id),
+            "student_school_id": _text(row.student_school_id),
+            "provider_id": _text(row.provider_id),
+            "case_manager_id": _text(row.case_manager_id),
+            "primary_contact_id": _text(row.primary_contact_id),
+            "prosecution_notified": bool(row.prosecution_notified),
+        },
+    )
+
+
+def reference_of(number: int, at: datetime) -> str:
+    return f"AS-{at.year}-{number:06d}"
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    outbox: Outbox
+    access: RequestAccess
+
+    @property
+    def actor(self) -> Actor:
+        return self.access.actor
+
+    async def load(self, case_id: UUID, *, lock: bool = False) -> Row[Any]:
+        row = await repository.get(self.session, case_id, lock=lock)
+        if row is None:
+            raise self.access.missing(CASE, case_id)
+        return row
+
+    async def authorise(self, row: Row[Any], action: str | None = None) -> Decision:
+        return await self.access.authorise(
+            CASE, case_resource(row), action, student_key=row.student_key
+        )
+
+    async def record(
+        self, row: Row[Any], kind: str, tier: str, at: datetime, detail: dict[str, Any]
+    ) -> None:
+        await repository.add_timeline(
+            self.session,
+            {
+                "case_id": row.id,
+                "kind": kind,
+                "tier": tier,
+                "actor_id": str(self.actor.account_id),
+                "at": at,
+                "detail": detail,
+            },
+        )
+
+
+# --- Opening -------------------------------------------------------------------------
+
+
+async def open_from_assignment(
+    event: ReferralAssigned, envelope: EventEnvelope, session: AsyncSession, outbox: Outbox
+) -> Row[Any] | None:
+    """Open the case of an assigned request, exactly once: a redelivered event is stopped
+    by the inbox, a replayed one (another event id, same request) by the unique request
+    id. None when the request already has its case."""
+    at = event.at
+    number = await repository.next_reference_number(session)
+    reference = reference_of(number, at)
+    history = [h.model_dump(mode="json") for h in event.history]
+    history.append(
+        {
+            "action": "assign",
+            "from_status": None,
+            "to_status": "assigned",
+            "at": at.isoformat(),
+            "actor_id": event.actor_id,
+            "detail": {"assignee_id": str(event.assignee_id)},
+        }
+    )
+    details = {
+        "student": event.student or {},
+        "whanau": event.whanau,
+        "reason_text": event.reason_text,
+        "actions_taken": event.actions_taken,
+        "pastoral": event.pastoral or {},
+    }
+    enrolled = await repository.enrolment_of(session, event.subject_student_key)
+    row = await repository.insert_once(
+        session,
+        {
+            "id": uuid4(),
+            "reference": reference,
+            "referral_id": event.referral_id,
+            "status": CaseStatus.ACTIVE.value,
+            "version": 1,
+            "student_key": event.subject_student_key,
+            "nsn": event.nsn,
+            "student_name": event.student_name or "(unnamed)",
+            "year_level": event.year_level,
+            "school_id": event.school_id,
+            # ENROL's word on where the student is now, if it has spoken; else the request's.
+            "student_school_id": enrolled[0] if enrolled else event.school_id,
+            "provider_id": event.provider_id,
+            "provider_type": event.provider_type,
+            "case_manager_id": event.assignee_id,
+            "primary_contact_id": event.primary_contact_id,
+            "reason_category": event.reason_category,
+            "details": details,
+            "request_history": history,
+            "opened_at": at,
+            "updated_at": at,
+        },
+    )
+    if row is None:
+        return None
+    await repository.add_timeline(
+        session,
+        {
+            "case_id": row.id,
+            "kind": "opened",
+            "tier": "summary",
+            "actor_id": event.actor_id,
+            "at": at,
+            "detail": {"referral_id": str(event.referral_id), "reference": reference},
+        },
+    )
+    await outbox.add(
+        session,
+        CaseOpened(
+            case_id=row.id,
+            reference=reference,
+            subject_student_key=row.student_key,
+            actor_id=event.actor_id,
+            at=at,
+            referral_id=event.referral_id,
+            school_id=event.school_id,
+            provider_id=event.provider_id,
+            case_manager_id=event.assignee_id,
+        ),
+    )
+    return row
+
+
+# --- Reading -------------------------------------------------------------------------
+
+
+def _people(rows: list[Row[Any]]) -> set[UUID]:
+    return {p for r in rows for p in (r.case_manager_id, r.primary_contact_id) if p is not None}
+
+
+async def project(
+    ctx: Context, row: Row[Any], tiers: list[str], names: dict[UUID, str], *, counts: bool
+) -> CaseView:
+    details = row.details or {}
+    student = details.get("student") or {}
+    groups: dict[str, dict[str, Any]] = {
+        "basic": {
+            "id": str(row.id),
+            "reference": row.reference,
+            "status": row.status,
+            "version": row.version,
+            "student_name": row.student_name,
+            "school_id": _text(row.school_id) or None,
+            "provider_id": _text(row.provider_id) or None,
+            "case_manager_name": names.get(row.case_manager_id) if row.case_manager_id else None,
+            "primary_contact_name": (
+                names.get(row.primary_contact_id) if row.primary_contact_id else None
+            ),
+            "opened_at": _iso(row.opened_at),
+            "closed_at": _iso(row.closed_at),
+        },
+        "summary": {
+            "nsn": row.nsn,
+            "year_level": row.year_level,
+            "reason_category": row.reason_category,
+            "provider_type": row.provider_type,
+            "case_manager_id": _text(row.case_manager_id) or None,
+            "referral_id": str(row.referral_id),
+            "request_history": row.request_history,
+            "outcome_category": row.outcome_category,
+            "outcome_text": row.outcome_text,
+            "prosecution_notified": row.prosecution_notified,
+            "updated_at": _iso(row.updated_at),
+        },
+        "demographic": {
+            "home_address": student.get("address"),
+            "school_last_attended": _text(row.school_id) or None,
+        },
+        "support_plan": {"support_plan": None},
+        "shared": {"shared_items": []},
+        "full": {
+            "student": student,
+            "whanau": details.get("whanau") or [],
+            "reason_text": details.get("reason_text"),
+            "actions_taken": details.get("actions_taken"),
+            "pastoral": details.get("pastoral") or {},
+            "primary_contact_id": _text(row.primary_contact_id) or None,
+        },
+        "attendance": {"attendance": []},
+    }
+    if counts and ("summary" in tiers or "sensitive" in tiers):
+        plain, sensitive = await repository.note_counts(ctx.session, row.id)
+        groups["summary"]["note_count"] = plain
+        groups["sensitive"] = {"sensitive_note_count": sensitive}
+    return CaseView.project(tiers, groups, tiers=tiers)
+
+
+async def view_case(ctx: Context, case_id: UUID) -> CaseView:
+    row = await ctx.load(case_id)
+    decision = await ctx.authorise(row)
+    names = await staff_members.names_of(ctx.session, _people([row]))
+    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view")
+    return await project(ctx, row, decision.tiers, names, counts=True)
+
+
+async def list_cases(ctx: Context, filters: repository.ListFilters) -> list[CaseView]:
+    """Cases the caller may see, newest first, filtered in SQL by the policy's plan. A
+    search by text (name, NSN, reference) needs the summary tier (the NSN is in it): only
+    cases the caller sees in summary can match."""
+    action = TIER_ACTIONS["summary"] if filters.text else TIER_ACTIONS["basic"]
+    condition = await ctx.access.readable(
+        CASE, repository.cases, repository.CASE_POLICY_COLUMNS, action=action
+    )
+    rows = await repository.readable(ctx.session, condition, filters)
+    tiers = await ctx.access.tiers_of(CASE, [case_resource(r) for r in rows])
+    names = await staff_members.names_of(ctx.session, _people(rows))
+    views = []
+    for row in rows:
+        granted = tiers.get(str(row.id), [])
+        if "basic" not in granted or (filters.text and "summary" not in granted):
+            continue  # the plan and the check disagree: never show the row (fail closed)
+        ctx.access.returned(CASE, row.id, row.student_key, granted, f"plan:{action}")
+        views.append(await project(ctx, row, granted, names, counts=False))
+    return views
+
+
+async def timeline(ctx: Context, case_id: UUID) -> list[TimelineEntry]:
+    """Every change on the case whose item the caller may see (lifecycle: summary;
+    content: full; sensitive content: sensitive)."""
+    row = await ctx.load(case_id)
+    decision = await ctx.authorise(row)
+    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view")
+    entries = await repository.timeline(ctx.session, row.id, decision.tiers)
+    return [
+        TimelineEntry(kind=e.kind, actor_id=e.actor_id, at=e.at.isoformat(), detail=e.detail)
+        for e in entries
+    ]
+
+
+# --- Lifecycle -----------------------------------------------------------------------
+
+
+def _outcome(row: Row[Any]) -> CaseOutcome:
+    return CaseOutcome(
+        id=str(row.id),
+        reference=row.reference,
+        status=row.status,
+        version=row.version,
+        prosecution_notified=row.prosecution_notified,
+    )
+
+
+def _event_fields(ctx: Context, row: Row[Any], at: datetime) -> dict[str, Any]:
+    return {
+        "case_id": row.id,
+        "reference": row.reference,
+        "subject_student_key": row.student_key,
+        "actor_id": str(ctx.actor.account_id),
+        "at": at,
+    }
+
+
+async def _active(ctx: Context, case_id: UUID, action: str, verb: str) -> Row[Any]:
+    """The case locked for a change, authorised (404 / 403), and active (else 409)."""
+    row = await ctx.load(case_id, lock=True)
+    await ctx.authorise(row, action)
+    if row.status != CaseStatus.ACTIVE.value:
+        raise WrongState(verb, row.status)
+    return row
+
+
+async def close(ctx: Context, case_id: UUID, command: Close) -> CaseOutcome:
+    row = await _active(ctx, case_id, "close", "close")
+    at = datetime.now(UTC)
+    updated = await repository.update(
+        ctx.session,
+        row.id,
+        {
+            "status": CaseStatus.CLOSED.value,
+            "outcome_category": command.outcome_category.value,
+            "outcome_text": command.outcome_text,
+            "closed_at": at,
+            "updated_at": at,
+        },
+    )
+    await ctx.record(
+        updated, "closed", "summary", at, {"outcome_category": command.outcome_category.value}
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        CaseClosed(**_event_fields(ctx, updated, at), outcome_category=command.outcome_category),
+    )
+    return _outcome(updated)
+
+
+async def notify_prosecution(ctx: Context, case_id: UUID) -> CaseOutcome:
+    row = await _active(ctx, case_id, "notify_prosecution", "notify for prosecution")
+    if row.prosecution_notified:
+        raise Conflict("the case is already notified for potential prosecution")
+    at = datetime.now(UTC)
+    updated = await repository.update(
+        ctx.session, row.id, {"prosecution_notified": True, "updated_at": at}
+    )
+    await ctx.record(updated, "prosecution_notice_given", "summary", at, {})
+    await ctx.outbox.add(ctx.session, CaseProsecutionNoticeGiven(**_event_fields(ctx, row, at)))
+    return _outcome(updated)
+
+
+async def withdraw_prosecution(ctx: Context, case_id: UUID) -> CaseOutcome:
+    row = await _active(ctx, case_id, "withdraw_prosecution", "withdraw the prosecution notice of")
+    if not row.prosecution_notified:
+        raise Conflict("the case is not notified for potential prosecution")
+    at = datetime.now(UTC)
+    updated = await repository.update(
+        ctx.session, row.id, {"prosecution_notified": False, "updated_at": at}
+    )
+    await ctx.record(updated, "prosecution_notice_withdrawn", "summary", at, {})
+    await ctx.outbox.add(ctx.session, CaseProsecutionNoticeWithdrawn(**_event_fields(ctx, row, at)))
+    return _outcome(updated)
+
+
+async def change_primary_contact(
+    ctx: Context, case_id: UUID, command: ChangePrimaryContact
+) -> CaseOutcome:
+    """A school leader or office support names another primary contact: an active staff
+    member of the case's school (else 422)."""
+    row = await _active(ctx, case_id, "change_primary_contact", "change the primary contact of")
+    member = await staff_members.get_member(ctx.session, command.account_id)
+    if member is None or member.disabled or member.organisation_id != row.school_id:
+        raise Invalid("account_id", "not an active staff member of the case's school")
+    if row.primary_contact_id == command.account_id:
+        raise Invalid("account_id", "already the primary contact of this case")
+    at = datetime.now(UTC)
+    updated = await repository.update(
+        ctx.session, row.id, {"primary_contact_id": command.account_id, "updated_at": at}
+    )
+    await ctx.record(
+        updated,
+        "primary_contact_changed",
+        "summary",
+        at,
+        {
+            "from_primary_contact_id": _text(row.primary_contact_id) or None,
+            "primary_contact_id": str(command.account_id),
+        },
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        CasePrimaryContactChanged(
+            **_event_fields(ctx, updated, at),
+            school_id=row.school_id,
+            primary_contact_id=command.account_id,
+        ),
+    )
+    return _outcome(updated)
+
+
+# --- Notes: versioned content items (ACCESS-MODEL 9: no in-place edits) ---------------
+
+
+def _note_tier(sensitive: bool) -> str:
+    return "sensitive" if sensitive else "full"
+
+
+async def notes(ctx: Context, case_id: UUID) -> list[NoteView]:
+    """The case's notes with every version the caller may see: a note whose current
+    version is sensitive needs the sensitive tier; an earlier sensitive version likewise."""
+    row = await ctx.load(case_id)
+    decision = await ctx.authorise(row)
+    tiers = set(decision.tiers)
+    if "full" not in tiers:
+        # Seeing the case without its content: the notes are not theirs to read.
+        ctx.access.denied(CASE, row.id, TIER_ACTIONS["full"], row.student_key, "not_allowed")
+        raise Forbidden("not allowed to read the notes of this case")
+    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view_full")
+    grouped: dict[UUID, list[Row[Any]]] = {}
+    for version in await repository.notes_with_versions(ctx.session, row.id):
+        grouped.setdefault(version.id, []).append(version)
+    views = []
+    for versions in grouped.values():
+        current = next(v for v in versions if v.version == v.current_version)
+        if _note_tier(current.sensitive) not in tiers:
+            continue
+        visible = [v for v in versions if _note_tier(v.sensitive) in tiers]
+        views.append(
+            NoteView(
+                id=str(current.id),
+                version=current.version,
+                text=current.text,
+                sensitive=current.sensitive,
+                created_by=current.created_by,
+                created_at=current.created_at.isoformat(),
+                history=[
+                    NoteVersion(
+                        version=v.version,
+                        text=v.text,
+                        sensitive=v.sensitive,
+                        author_id=v.author_id,
+                        at=v.at.isoformat(),
+                    )
+                    for v in visible
+                ],
+            )
+        )
+    return views
+
+
+async def add_note(ctx: Context, case_id: UUID, command: NewNote) -> NoteView:
+    row = await _active(ctx, case_id, "update", "add a note to")
+    at = datetime.now(UTC)
+    item_id = uuid4()
+    author = str(ctx.actor.account_id)
+    await repository.add_item(
+        ctx.session,
+        {
+            "id": item_id,
+            "case_id": row.id,
+            "kind": "note",
+            "current_version": 1,
+            "created_by": author,
+            "created_at": at,
+        },
+    )
+    version = {
+        "item_id": item_id,
+        "version": 1,
+        "text": command.text,
+        "sensitive": command.sensitive,
+        "author_id": author,
+        "at": at,
+    }
+    await repository.add_item_version(ctx.session, version)
+    await ctx.record(
+        row, "note_added", _note_tier(command.sensitive), at, {"note_id": str(item_id)}
+    )
+    await repository.update(ctx.session, row.id, {"updated_at": at})
+    entry = NoteVersion(
+        version=1,
+        text=command.text,
+        sensitive=command.sensitive,
+        author_id=author,
+        at=at.isoformat(),
+    )
+    return NoteView(
+        id=str(item_id),
+        version=1,
+        text=command.text,
+        sensitive=command.sensitive,
+        created_by=author,
+        created_at=at.isoformat(),
+        history=[entry],
+    )
+
+
+async def revise_note(ctx: Context, case_id: UUID, note_id: UUID, command: ReviseNote) -> NoteView:
+    """An edit is a new version; the earlier ones are kept."""
+    row = await _active(ctx, case_id, "update", "edit a note of")
+    item = await repository.get_item(ctx.session, row.id, note_id, lock=True)
+    if item is None or item.kind != "note":
+        raise NotFound(f"no note {note_id} on this case")
+    if command.version != item.current_version:
+        raise StaleVersion(command.version, item.current_version)
+    at = datetime.now(UTC)
+    author = str(ctx.actor.account_id)
+    new_version = item.current_version + 1
+    await repository.add_item_version(
+        ctx.session,
+        {
+            "item_id": item.id,
+            "version": new_version,
+            "text": command.text,
+            "sensitive": command.sensitive,
+            "author_id": author,
+            "at": at,
+        },
+    )
+    await repository.set_current_version(ctx.session, item.id, new_version)
+    await ctx.record(
+        row,
+        "note_revised",
+        _note_tier(command.sensitive),
+        at,
+        {"note_id": str(item.id), "version": new_version},
+    )
+    await repository.update(ctx.session, row.id, {"updated_at": at})
+    return next(n for n in await notes(ctx, case_id) if n.id == str(item.id))
+
+
+# --- Moves (ACCESS-MODEL 6) ----------------------------------------------------------
+
+
+async def record_catchment(
+    event: CatchmentAssigned, envelope: EventEnvelope, session: AsyncSession
+) -> None:
+    await repository.set_catchment(
+        session, event.organisation_id, event.asp_id, event.effective_from
+    )
+
+
+async def follow_enrolment(
+    event: StudentEnrolmentChanged, envelope: EventEnvelope, session: AsyncSession, outbox: Outbox
+) -> None:
+    """A later enrolment is held for the student: every case of theirs knows where they are
+    now (a school sees a case only while the student is theirs), and each active case at
+    another school follows them: its school becomes the new one and it goes to the ASP
+    whose catchment holds it (an ISP case too); a provider that loses it loses its case
+    manager, and the former school's primary contact goes. Closed cases stay where they
+    were closed (their provider keeps them)."""
+    school_id = event.school_id
+    await repository.set_student_school(session, event.subject_student_key, school_id)
+    target = await repository.catchment_asp(session, school_id) if school_id else None
+    for row in await repository.lock_active_elsewhere(
+        session, event.subject_student_key, school_id
+    ):
+        changes: dict[str, Any] = {
+            "school_id": school_id,
+            "primary_contact_id": None,
+            "updated_at": event.as_of,
+        }
+        if target != row.provider_id:
+            changes.update(
+                provider_id=target,
+                provider_type="asp" if target else None,
+                case_manager_id=None,
+            )
+        updated = await repository.update(session, row.id, changes)
+        detail = {
+            "from_school_id": _text(row.school_id) or None,
+            "school_id": _text(school_id) or None,
+            "from_provider_id": _text(row.provider_id) or None,
+            "provider_id": _text(updated.provider_id) or None,
+        }
+        await repository.add_timeline(
+            session,
+            {
+                "case_id": row.id,
+                "kind": "transferred",
+                "tier": "summary",
+                "actor_id": SYSTEM,
+                "at": event.as_of,
+                "detail": detail,
+            },
+        )
+        await outbox.add(
+            session,
+            CaseTransferred(
+                case_id=row.id,
+                reference=row.reference,
+                subject_student_key=row.student_key,
+                actor_id=SYSTEM,
+                at=event.as_of,
+                from_school_id=row.school_id,
+                school_id=school_id,
+                from_provider_id=row.provider_id,
+                provider_id=updated.provider_id,
+            ),
+        )
