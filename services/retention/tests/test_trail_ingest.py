@@ -1,0 +1,137 @@
+"""Every audit event on Kafka is stored in the trail once, as it came, with the columns the
+privacy officer searches by (real PostgreSQL and Kafka, the service in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import delete, func, select, text
+
+from acms_contracts import EventEnvelope, topics
+from acms_contracts.identity import RoleGranted
+from acms_contracts.vocabulary import Role
+from acms_platform.platform_tables import inbox
+from acms_retention.app import create
+from acms_retention.handlers import audit_event_classes
+from acms_retention.tables import audit_trail
+
+from .audit_events import access
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def retention(start_service):
+    return await start_service("retention", create)
+
+
+async def publish(service, *envelopes: EventEnvelope, topic: str = topics.AUDIT_ACCESS) -> None:
+    broker = service.app.state.runtime.broker
+    for envelope in envelopes:
+        await broker.publish(envelope.model_dump_json().encode(), topic, key=envelope.key.encode())
+
+
+async def stored(service, event_ids: list[uuid.UUID], *, expected: int, timeout: float = 30):
+    """The trail rows of `event_ids` once `expected` of them are there."""
+    database = service.app.state.runtime.database
+    query = select(audit_trail).where(audit_trail.c.event_id.in_(event_ids))
+    async with asyncio.timeout(timeout):
+        while True:
+            async with database.transaction() as session:
+                rows = (await session.execute(query)).mappings().all()
+            if len(rows) >= expected:
+                return rows
+            await asyncio.sleep(0.1)
+
+
+async def test_every_audit_topic_and_account_change_is_consumed():
+    consumed = {cls.topic for cls in audit_event_classes()}
+    assert {t for t in topics.ALL_TOPICS if t.startswith("acms.audit.")} <= consumed
+    assert topics.IDENTITY_ACCOUNTS in consumed
+
+
+async def test_an_access_decision_is_stored_as_it_came_with_its_search_columns(retention):
+    organisation, student = uuid.uuid4(), str(uuid.uuid4())
+    seen = access(account="acct-1", organisation=organisation, student_key=student)
+    refused = access(account="acct-1", organisation=organisation, allowed=False)
+    await publish(retention, seen, refused)
+    found = await stored(retention, [seen.event_id, refused.event_id], expected=2)
+    rows = {r["event_id"]: r for r in found}
+
+    row = rows[seen.event_id]
+    assert row["envelope"] == seen.model_dump(mode="json")
+    assert row["event_type"] == "AccessDecisionRecorded"
+    assert row["topic"] == topics.AUDIT_ACCESS
+    assert row["occurred_at"] == seen.occurred_at
+    assert row["account_id"] == "acct-1"
+    assert row["organisation_id"] == str(organisation)
+    assert row["roles"] == ["school_leader"]
+    assert row["outcome"] == "allowed"
+    assert row["rule"] == "school_leader_sees_requests_of_their_school"
+    assert row["trace_id"] == seen.payload["trace_id"]
+    assert row["student_keys"] == [student]
+    assert row["record_ids"] == [seen.payload["resource_id"]]
+    assert row["accesses"] == [
+        {
+            "record_id": seen.payload["resource_id"],
+            "kind": "referral",
+            "student_key": student,
+            "tiers": ["basic", "summary"],
+        }
+    ]
+    assert rows[refused.event_id]["outcome"] == "denied"
+    assert rows[refused.event_id]["accesses"][0]["tiers"] == []
+
+
+async def test_a_role_grant_is_stored_as_an_account_change(retention):
+    account = uuid.uuid4()
+    granted = EventEnvelope.wrap(
+        RoleGranted(account_id=account, role=Role.PRIVACY_OFFICER), producer="identity"
+    )
+    await publish(retention, granted, topic=topics.IDENTITY_ACCOUNTS)
+    (row,) = await stored(retention, [granted.event_id], expected=1)
+    assert row["account_id"] == str(account)
+    assert row["action"] == "identity:RoleGranted:privacy_officer"
+    assert row["outcome"] == "change"
+
+
+async def test_a_redelivered_event_is_stored_once_even_after_the_inbox_forgot_it(retention):
+    envelopes = [access() for _ in range(20)]
+    ids = [e.event_id for e in envelopes]
+    await publish(retention, *envelopes)
+    await stored(retention, ids, expected=20)
+
+    await publish(retention, *envelopes)  # redelivery: the inbox marker absorbs it
+    async with retention.app.state.runtime.database.transaction() as session:
+        await session.execute(delete(inbox).where(inbox.c.event_id.in_(ids)))
+    await publish(retention, *envelopes)  # markers gone: the trail's own event id does
+    marker = access()
+    await publish(retention, marker)
+    await stored(retention, [marker.event_id], expected=1)  # everything before it is handled
+
+    async with retention.app.state.runtime.database.transaction() as session:
+        counts = await session.execute(
+            select(audit_trail.c.event_id, func.count())
+            .where(audit_trail.c.event_id.in_(ids))
+            .group_by(audit_trail.c.event_id)
+        )
+        assert sorted(n for _, n in counts) == [1] * 20
+
+
+async def test_each_chain_is_numbered_without_gaps_and_linked(retention):
+    envelopes = [access() for _ in range(50)]
+    await publish(retention, *envelopes)
+    await stored(retention, [e.event_id for e in envelopes], expected=50)
+    async with retention.app.state.runtime.database.transaction() as session:
+        broken = await session.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT seq, prev_hash, lag(hash) OVER w AS before,"
+                " row_number() OVER w AS n FROM audit_trail WINDOW w AS"
+                " (PARTITION BY chain ORDER BY seq)) t"
+                " WHERE seq <> n OR (before IS NOT NULL AND before <> prev_hash)"
+            )
+        )
+    assert broken == 0
