@@ -14,9 +14,11 @@ from acms_contracts import EventEnvelope, topics
 from acms_contracts.identity import RoleGranted
 from acms_contracts.vocabulary import Role
 from acms_platform.platform_tables import inbox
+from acms_platform.testing.kafka import published
 from acms_retention.app import create
+from acms_retention.config import retention_settings
 from acms_retention.handlers import audit_event_classes
-from acms_retention.tables import audit_trail
+from acms_retention.tables import audit_checkpoints, audit_trail
 
 from .audit_events import access
 
@@ -135,3 +137,33 @@ async def test_each_chain_is_numbered_without_gaps_and_linked(retention):
             )
         )
     assert broken == 0
+
+
+async def test_each_chain_appended_to_is_sealed_in_the_database_and_on_kafka(start_service):
+    def sealing_every_row(settings):
+        return create(retention_settings(settings, audit_checkpoint_rows=1))
+
+    retention = await start_service("retention", sealing_every_row)
+    envelope = access()
+    await publish(retention, envelope)
+    (row,) = await stored(retention, [envelope.event_id], expected=1)
+    settings = retention.app.state.runtime.settings
+    sealed = await published(
+        settings.kafka_bootstrap,
+        topics.RETENTION_AUDIT,
+        lambda e: (
+            e["event_type"] == "AuditCheckpointSealed"
+            and e["payload"]["chain"] == row["chain"]
+            and e["payload"]["seq"] >= row["seq"]
+        ),
+        linger=0,
+    )
+    payload = sealed[0][1]["payload"]
+    async with retention.app.state.runtime.database.transaction() as session:
+        kept = await session.execute(
+            select(audit_checkpoints.c.hash, audit_checkpoints.c.mac).where(
+                audit_checkpoints.c.chain == payload["chain"],
+                audit_checkpoints.c.seq == payload["seq"],
+            )
+        )
+        assert [(h.hex(), m) for h, m in kept] == [(payload["head_hash"], payload["mac"])]
