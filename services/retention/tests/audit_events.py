@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from acms_contracts import EventEnvelope
+from sqlalchemy import select
+
+from acms_contracts import EventEnvelope, topics
 from acms_contracts.audit import AccessDecisionRecorded
+from acms_retention.tables import audit_trail
 
 
 def access(
@@ -41,3 +45,22 @@ def access(
     if occurred_at is not None:
         envelope = envelope.model_copy(update={"occurred_at": occurred_at.astimezone(UTC)})
     return envelope
+
+
+async def publish(service, *envelopes: EventEnvelope, topic: str = topics.AUDIT_ACCESS) -> None:
+    broker = service.app.state.runtime.broker
+    for envelope in envelopes:
+        await broker.publish(envelope.model_dump_json().encode(), topic, key=envelope.key.encode())
+
+
+async def stored(service, event_ids: list[uuid.UUID], *, expected: int, timeout: float = 60):
+    """The trail rows of `event_ids` once `expected` of them are there."""
+    database = service.app.state.runtime.database
+    query = select(audit_trail).where(audit_trail.c.event_id.in_(event_ids))
+    async with asyncio.timeout(timeout):
+        while True:
+            async with database.transaction() as session:
+                rows = (await session.execute(query)).mappings().all()
+            if len(rows) >= expected:
+                return rows
+            await asyncio.sleep(0.1)

@@ -21,7 +21,7 @@ from acms_platform.outbox import Outbox
 from acms_platform.testing.plugin import RUN_ID, create_database, settings_for_test
 from acms_platform.testing.processes import settings_environment
 from acms_retention.app import SERVICE_ROOT
-from acms_retention.config import retention_settings
+from acms_retention.config import checkpoint_key, retention_settings
 from acms_retention.trail import append, chain
 from acms_retention.trail.extraction import index_for
 from acms_retention.trail.seal import Sealer
@@ -58,7 +58,7 @@ async def trail(infrastructure):
     await create_database(settings)
     await asyncio.to_thread(upgrade_to_head, SERVICE_ROOT, settings.database_url)
     database = Database(settings)
-    sealer = Sealer(settings.checkpoint_key, SEAL_EVERY, 3600, Outbox("retention"))
+    sealer = Sealer(checkpoint_key(settings), SEAL_EVERY, 3600, Outbox("retention"))
     student = str(uuid.uuid4())  # one key: one chain
     for _ in range(ROWS):
         envelope = access(student_key=student)
@@ -88,7 +88,7 @@ async def tamper(connection: Trail, *statements: str) -> None:
 
 
 async def first_break(connection: Trail):
-    result = await verify_trail(connection.connection, connection.settings.checkpoint_key)
+    result = await verify_trail(connection.connection, checkpoint_key(connection.settings))
     assert len(result.breaks) == 1, result.as_json()
     (broken,) = result.breaks
     assert broken.chain == connection.chain
@@ -96,7 +96,7 @@ async def first_break(connection: Trail):
 
 
 async def test_an_untouched_trail_verifies_intact_with_its_checkpoints(trail):
-    result = await verify_trail(trail.connection, trail.settings.checkpoint_key)
+    result = await verify_trail(trail.connection, checkpoint_key(trail.settings))
     assert result.intact, result.as_json()
     assert result.rows == ROWS
     assert result.chains == {trail.chain: ROWS}

@@ -9,11 +9,14 @@ import signal
 import uuid
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from acms_contracts import topics
+from acms_platform.messaging import ensure_topics
 from acms_platform.testing.plugin import RUN_ID, create_database, settings_for_test
 from acms_platform.testing.processes import ServiceProcess
+from acms_retention.handlers import audit_event_classes
 
 from .audit_events import access
 
@@ -57,6 +60,39 @@ async def _produce(bootstrap: str, envelopes, pause: float) -> None:
         await producer.stop()
 
 
+async def _skip_history(settings) -> None:
+    """Commit the group's offsets at the end of every topic retention reads, so the victim
+    starts at this test's events, not behind every audit event of earlier runs."""
+    topics_read = sorted(
+        {cls.topic for cls in audit_event_classes()} | {topics.IDENTITY_ORGANISATIONS}
+    )
+    await ensure_topics(settings.kafka_bootstrap, topics_read, settings.kafka_partitions)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.group_id,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics_read
+            for p in sorted(
+                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+            )
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()
+    return consumer.partitions_for_topic(topic) or set()
+
+
 async def _wait_stored(settings, ids, at_least: int, timeout: float) -> tuple[int, int]:
     async with asyncio.timeout(timeout):
         while (counts := await _stored(settings, ids))[0] < at_least:
@@ -64,7 +100,9 @@ async def _wait_stored(settings, ids, at_least: int, timeout: float) -> tuple[in
     return counts
 
 
-def test_sigkill_mid_stream_leaves_every_audit_event_stored_exactly_once(infrastructure):
+@pytest.mark.asyncio(loop_scope="session")
+async def test_sigkill_mid_stream_leaves_every_audit_event_stored_exactly_once(infrastructure):
+    """Async, so the session's event loop (and the other tests' consumers) keep running."""
     settings = settings_for_test(
         "retention",
         infrastructure,
@@ -72,30 +110,27 @@ def test_sigkill_mid_stream_leaves_every_audit_event_stored_exactly_once(infrast
         database_name=f"test_{RUN_ID}_retention_kill",
         consumer_group=f"test-{RUN_ID}-retention-kill",
     )
-    asyncio.run(create_database(settings))
+    await create_database(settings)
+    await _skip_history(settings)
     envelopes = [access() for _ in range(EVENTS)]
     ids = [e.event_id for e in envelopes]
 
-    victim = ServiceProcess("acms_retention.app:create", settings).start()
-    survivor = None
+    victim = ServiceProcess("acms_retention.app:create", settings)
+    survivor = ServiceProcess("acms_retention.app:create", settings)
     try:
-
-        async def kill_mid_stream() -> None:
-            producing = asyncio.create_task(_produce(settings.kafka_bootstrap, envelopes, 0.02))
-            await _wait_stored(settings, ids, KILL_AFTER_STORED, timeout=120)
-            victim.process.send_signal(signal.SIGKILL)
-            await producing
-
-        asyncio.run(kill_mid_stream())
-        assert victim.wait_killed(30) == -signal.SIGKILL
-        stored_at_kill = asyncio.run(_stored(settings, ids))[0]
+        await asyncio.to_thread(victim.start)
+        producing = asyncio.create_task(_produce(settings.kafka_bootstrap, envelopes, 0.02))
+        await _wait_stored(settings, ids, KILL_AFTER_STORED, timeout=180)
+        victim.process.send_signal(signal.SIGKILL)
+        await producing
+        assert await asyncio.to_thread(victim.wait_killed, 30) == -signal.SIGKILL
+        stored_at_kill = (await _stored(settings, ids))[0]
         assert KILL_AFTER_STORED <= stored_at_kill < EVENTS, "the kill was not mid-stream"
 
-        survivor = ServiceProcess("acms_retention.app:create", settings).start()
-        asyncio.run(_wait_stored(settings, ids, EVENTS, timeout=120))
-        asyncio.run(asyncio.sleep(2))  # a second copy, if any, would arrive now
-        assert asyncio.run(_stored(settings, ids)) == (EVENTS, EVENTS)
+        await asyncio.to_thread(survivor.start)
+        await _wait_stored(settings, ids, EVENTS, timeout=180)
+        await asyncio.sleep(2)  # a second copy, if any, would arrive now
+        assert await _stored(settings, ids) == (EVENTS, EVENTS)
     finally:
-        victim.stop()
-        if survivor is not None:
-            survivor.stop()
+        await asyncio.to_thread(victim.stop)
+        await asyncio.to_thread(survivor.stop)

@@ -3,11 +3,9 @@ privacy officer searches by (real PostgreSQL and Kafka, the service in-process).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import delete, func, select, text
 
 from acms_contracts import EventEnvelope, topics
@@ -15,38 +13,12 @@ from acms_contracts.identity import RoleGranted
 from acms_contracts.vocabulary import Role
 from acms_platform.platform_tables import inbox
 from acms_platform.testing.kafka import published
-from acms_retention.app import create
-from acms_retention.config import retention_settings
 from acms_retention.handlers import audit_event_classes
 from acms_retention.tables import audit_checkpoints, audit_trail
 
-from .audit_events import access
+from .audit_events import access, publish, stored
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def retention(start_service):
-    return await start_service("retention", create)
-
-
-async def publish(service, *envelopes: EventEnvelope, topic: str = topics.AUDIT_ACCESS) -> None:
-    broker = service.app.state.runtime.broker
-    for envelope in envelopes:
-        await broker.publish(envelope.model_dump_json().encode(), topic, key=envelope.key.encode())
-
-
-async def stored(service, event_ids: list[uuid.UUID], *, expected: int, timeout: float = 30):
-    """The trail rows of `event_ids` once `expected` of them are there."""
-    database = service.app.state.runtime.database
-    query = select(audit_trail).where(audit_trail.c.event_id.in_(event_ids))
-    async with asyncio.timeout(timeout):
-        while True:
-            async with database.transaction() as session:
-                rows = (await session.execute(query)).mappings().all()
-            if len(rows) >= expected:
-                return rows
-            await asyncio.sleep(0.1)
 
 
 async def test_every_audit_topic_and_account_change_is_consumed():
@@ -139,11 +111,8 @@ async def test_each_chain_is_numbered_without_gaps_and_linked(retention):
     assert broken == 0
 
 
-async def test_each_chain_appended_to_is_sealed_in_the_database_and_on_kafka(start_service):
-    def sealing_every_row(settings):
-        return create(retention_settings(settings, audit_checkpoint_rows=1))
-
-    retention = await start_service("retention", sealing_every_row)
+async def test_each_chain_appended_to_is_sealed_in_the_database_and_on_kafka(retention):
+    """(The tests' service seals after every batch.)"""
     envelope = access()
     await publish(retention, envelope)
     (row,) = await stored(retention, [envelope.event_id], expected=1)

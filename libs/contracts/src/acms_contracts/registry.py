@@ -27,6 +27,8 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     referrals.ReferralAssigned,
     enrolments.StudentEnrolmentChanged,
     retention.AuditCheckpointSealed,
+    retention.AccessAlertRaised,
+    retention.AccessAlertAcknowledged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import ClassVar
+from uuid import UUID
 
 from pydantic import Field
 
@@ -24,3 +25,33 @@ class AuditCheckpointSealed(Event):
 
     def partition_key(self) -> str:
         return f"audit-chain-{self.chain}"
+
+
+class AccessAlertRaised(Event):
+    """A pattern of access the privacy officer should look at (`rule` names it)."""
+
+    event_type: ClassVar[str] = "AccessAlertRaised"
+    topic: ClassVar[str] = topics.RETENTION_AUDIT
+    alert_id: UUID
+    rule: str = Field(min_length=1, max_length=100)
+    account_id: str
+    organisation_id: str | None = None
+    summary: str = Field(max_length=500)
+    first_seen_at: datetime
+    last_seen_at: datetime
+    count: int = Field(ge=0)
+
+    def partition_key(self) -> str:
+        return self.account_id
+
+
+class AccessAlertAcknowledged(Event):
+    event_type: ClassVar[str] = "AccessAlertAcknowledged"
+    topic: ClassVar[str] = topics.RETENTION_AUDIT
+    alert_id: UUID
+    account_id: str = Field(description="the account the alert is about")
+    acknowledged_by: str
+    note: str = Field(min_length=1, max_length=2000)
+
+    def partition_key(self) -> str:
+        return self.account_id

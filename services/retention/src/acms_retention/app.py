@@ -1,5 +1,6 @@
 """Composition root of the retention service: `uvicorn --factory acms_retention.app:create`."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,7 +11,8 @@ from acms_platform.outbox import Outbox
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
 from acms_retention import api
-from acms_retention.config import retention_settings
+from acms_retention.alerts import AlertRules, Thresholds
+from acms_retention.config import checkpoint_key, retention_settings
 from acms_retention.handlers import build_handlers
 from acms_retention.trail.seal import Sealer
 
@@ -19,16 +21,27 @@ SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
 def create(settings: Settings | None = None) -> FastAPI:
     config = retention_settings(settings) if settings else retention_settings()
+    outbox = Outbox("retention")
     sealer = Sealer(
-        config.checkpoint_key,
+        checkpoint_key(config),
         config.audit_checkpoint_rows,
         config.audit_checkpoint_seconds,
-        Outbox("retention"),
+        outbox,
+    )
+    alerts = AlertRules(
+        Thresholds(
+            distinct_students=config.alert_distinct_students,
+            distinct_students_window=timedelta(seconds=config.alert_distinct_students_seconds),
+            denials=config.alert_denials,
+            denials_window=timedelta(seconds=config.alert_denials_seconds),
+            grant_grace=timedelta(seconds=config.alert_grant_grace_seconds),
+        ),
+        outbox,
     )
     definition = ServiceDefinition(
         name="retention",
         root=SERVICE_ROOT,
-        handlers=build_handlers(after_append=(sealer,)),
+        handlers=build_handlers(after_append=(sealer, alerts)),
         publishes=(topics.RETENTION_AUDIT,),
     )
     return create_app(definition, [api.router], config)

@@ -5,6 +5,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Integer,
     LargeBinary,
     SmallInteger,
     String,
@@ -60,4 +61,23 @@ audit_checkpoints = Table(
     Column("hash", LargeBinary, nullable=False),
     Column("sealed_at", DateTime(timezone=True), nullable=False),
     Column("mac", String(64), nullable=False),
+)
+
+# Alerts raised as events arrive (alerts.py); acknowledged by the privacy officer.
+access_alerts = Table(
+    "access_alerts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("rule", String(100), nullable=False),
+    Column("account_id", String(200), nullable=False),
+    Column("organisation_id", String(64)),
+    Column("summary", String(500), nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("evidence", ARRAY(Uuid), nullable=False),  # the trail events that raised it
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(200)),
+    Column("note", String(2000)),
 )

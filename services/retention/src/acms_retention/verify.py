@@ -13,11 +13,12 @@ import time
 
 import asyncpg
 
-from acms_retention.config import RetentionSettings, load
+from acms_platform.settings import Settings
+from acms_retention.config import checkpoint_key, load
 from acms_retention.trail.verification import Verification, verify_trail
 
 
-async def connect(settings: RetentionSettings) -> asyncpg.Connection:
+async def connect(settings: Settings) -> asyncpg.Connection:
     return await asyncpg.connect(
         host=settings.pg_host,
         port=settings.pg_port,
@@ -27,7 +28,7 @@ async def connect(settings: RetentionSettings) -> asyncpg.Connection:
     )
 
 
-async def run(settings: RetentionSettings) -> Verification:
+async def run(settings: Settings) -> Verification:
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
@@ -37,7 +38,7 @@ async def run(settings: RetentionSettings) -> Verification:
 
     connection = await connect(settings)
     try:
-        return await verify_trail(connection, settings.checkpoint_key, progress)
+        return await verify_trail(connection, checkpoint_key(settings), progress)
     finally:
         await connection.close()
 
