@@ -1,6 +1,6 @@
 """The registry of every event type known to this build of the contracts."""
 
-from acms_contracts import audit, enrolments, identity, platform, referrals
+from acms_contracts import audit, enrolments, identity, platform, referrals, retention
 from acms_contracts.envelope import Event, UnknownEventType
 
 _EVENT_CLASSES: tuple[type[Event], ...] = (
@@ -27,6 +27,9 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     referrals.ReferralReallocated,
     referrals.ReferralAssigned,
     enrolments.StudentEnrolmentChanged,
+    retention.AuditCheckpointSealed,
+    retention.AccessAlertRaised,
+    retention.AccessAlertAcknowledged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}
