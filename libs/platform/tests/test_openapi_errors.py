@@ -15,9 +15,16 @@ from pydantic import BaseModel
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
 
 SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
 ERROR_SCHEMAS = {"Error", "InvalidRequest", "Readiness"}
+
+
+@pytest.fixture(autouse=True)
+def _student_key_secret(monkeypatch):
+    """A required setting: the apps built here read it from the environment."""
+    monkeypatch.setenv("ACMS_STUDENT_KEY_SECRET", TEST_STUDENT_KEY_SECRET)
 
 
 def _document(service: str) -> dict:
@@ -66,7 +73,13 @@ async def add(body: Body) -> None:
 @pytest.fixture
 def app():
     definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    return create_app(definition, [router], Settings(service_name="probe", max_body_bytes=1024))
+    return create_app(
+        definition,
+        [router],
+        Settings(
+            service_name="probe", max_body_bytes=1024, student_key_secret=TEST_STUDENT_KEY_SECRET
+        ),
+    )
 
 
 def _validator(app, name: str):
