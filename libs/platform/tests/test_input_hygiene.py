@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
 
 router = APIRouter()
 reached: list[str] = []
@@ -52,7 +53,13 @@ def sync_search(q: str = "") -> list[str]:
 def client() -> httpx.AsyncClient:
     reached.clear()
     definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(definition, [router], Settings(service_name="probe", max_body_bytes=4096))
+    app = create_app(
+        definition,
+        [router],
+        Settings(
+            service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET, max_body_bytes=4096
+        ),
+    )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
 
 
@@ -85,7 +92,11 @@ async def test_a_lone_surrogate_in_a_body_is_422():
     # json.dumps escapes it as \ud800, which Python's JSON parser turns back into a str
     # that cannot be encoded as UTF-8.
     definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(definition, [router], Settings(service_name="probe"))
+    app = create_app(
+        definition,
+        [router],
+        Settings(service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET),
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p") as c:
         response = await c.post(
             "/notes", content=b'{"text": "x\\ud800"}', headers={"content-type": "application/json"}

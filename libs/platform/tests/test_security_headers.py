@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
+from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
 
 router = APIRouter()
 
@@ -30,7 +31,13 @@ EXPECTED = {
 @pytest.fixture
 def client() -> httpx.AsyncClient:
     definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(definition, [router], Settings(service_name="probe", max_body_bytes=1024))
+    app = create_app(
+        definition,
+        [router],
+        Settings(
+            service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET, max_body_bytes=1024
+        ),
+    )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
 
 
