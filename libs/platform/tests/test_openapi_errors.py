@@ -21,6 +21,12 @@ SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "rete
 ERROR_SCHEMAS = {"Error", "InvalidRequest", "Readiness"}
 
 
+@pytest.fixture(autouse=True)
+def _student_key_secret(monkeypatch):
+    """A required setting: the apps built here read it from the environment."""
+    monkeypatch.setenv("ACMS_STUDENT_KEY_SECRET", TEST_STUDENT_KEY_SECRET)
+
+
 def _document(service: str) -> dict:
     settings = Settings(service_name=service, student_key_secret=TEST_STUDENT_KEY_SECRET)
     return import_module(f"acms_{service}.app").create(settings).openapi()

@@ -1,6 +1,6 @@
 """The registry of every event type known to this build of the contracts."""
 
-from acms_contracts import audit, cases, enrolments, identity, platform, referrals
+from acms_contracts import audit, cases, enrolments, identity, platform, referrals, retention
 from acms_contracts.envelope import Event, UnknownEventType
 
 _EVENT_CLASSES: tuple[type[Event], ...] = (
@@ -33,6 +33,9 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     cases.CaseProsecutionNoticeWithdrawn,
     cases.CaseTransferred,
     cases.CasePrimaryContactChanged,
+    retention.AuditCheckpointSealed,
+    retention.AccessAlertRaised,
+    retention.AccessAlertAcknowledged,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.event_type: cls for cls in _EVENT_CLASSES}

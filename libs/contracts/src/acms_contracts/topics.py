@@ -12,6 +12,9 @@ CASES = "acms.cases.v1"
 ENROLMENTS = "acms.integrations.enrolments.v1"
 PLATFORM_PROBES = "acms.platform.probes.v1"
 PLATFORM_BENCHMARK = "acms.platform.benchmark.v1"
+# What the retention service says about the trail it keeps (checkpoints, alerts). Not an
+# acms.audit.* topic: the trail does not store its own seals.
+RETENTION_AUDIT = "acms.retention.audit.v1"
 
 ALL_TOPICS: tuple[str, ...] = (
     IDENTITY_ORGANISATIONS,
@@ -22,6 +25,7 @@ ALL_TOPICS: tuple[str, ...] = (
     ENROLMENTS,
     PLATFORM_PROBES,
     PLATFORM_BENCHMARK,
+    RETENTION_AUDIT,
 )
 
 DEAD_LETTER_SUFFIX = ".dlt"

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 10.0
 # /readyz answers within this (a probe with a 1 s timeout learns something from every call).
 READINESS_BOUND_SECONDS = 0.5
+# A stopping service gives each step this long (uvicorn's graceful shutdown is 20 s).
+STOP_STEP_SECONDS = 10.0
 KAFKA_PING_SECONDS = 3.0
 INBOX_PRUNE_SECONDS = 3600
 
@@ -193,14 +195,24 @@ class Runtime:
             raise ConnectionError(f"unreachable at {self.settings.kafka_bootstrap}")
 
     async def stop(self) -> None:
+        """Stops within a bound: a step that does not finish in STOP_STEP_SECONDS is logged
+        and left behind, as a crash would leave it (offsets are committed only after their
+        transactions, so what it had not finished is redelivered and the inbox absorbs it)."""
         self._database_check.cancel()
         self._kafka_check.cancel()
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _bounded("background tasks", asyncio.gather(*self._tasks, return_exceptions=True))
         if self.broker is not None:
-            await self.broker.stop()
-        await self.database.dispose()
+            await _bounded("the Kafka broker", self.broker.stop())
+        await _bounded("the database pool", self.database.dispose())
+
+
+async def _bounded(what: str, step: Awaitable[object]) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("stopping: %s did not stop within %ss; left behind", what, STOP_STEP_SECONDS)
 
 
 class BoundedCheck:

@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     cerbos_url: str = "http://127.0.0.1:3592"
     identity_url: str = "http://127.0.0.1:8101"
 
+    # Retention's audit trail (services/retention/README.md). The HMAC key sealing its
+    # checkpoints: required in production, a fixed non-secret key elsewhere.
+    audit_checkpoint_key: SecretStr | None = None
+    audit_checkpoint_rows: int = Field(default=1000, ge=1, le=10_000_000)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    # Retention's inappropriate-access alerts, over the audit events' own times.
+    alert_distinct_students: int = Field(default=50, ge=1)
+    alert_distinct_students_seconds: int = Field(default=600, ge=1)
+    alert_denials: int = Field(default=10, ge=1)
+    alert_denials_seconds: int = Field(default=300, ge=1)
+    alert_grant_grace_seconds: int = Field(default=3600, ge=1)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

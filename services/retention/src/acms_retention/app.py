@@ -1,21 +1,49 @@
 """Composition root of the retention service: `uvicorn --factory acms_retention.app:create`."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from acms_contracts import topics
 from acms_platform.app import create_app
+from acms_platform.outbox import Outbox
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
 from acms_retention import api
-from acms_retention.handlers import handlers
+from acms_retention.alerts import AlertRules, Thresholds
+from acms_retention.config import checkpoint_key, retention_settings
+from acms_retention.handlers import build_handlers
 from acms_retention.tables import projections
+from acms_retention.trail.seal import Sealer
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
-definition = ServiceDefinition(
-    name="retention", root=SERVICE_ROOT, handlers=handlers, actors=projections
-)
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, api.routers, settings)
+    config = retention_settings(settings) if settings else retention_settings()
+    outbox = Outbox("retention")
+    sealer = Sealer(
+        checkpoint_key(config),
+        config.audit_checkpoint_rows,
+        config.audit_checkpoint_seconds,
+        outbox,
+    )
+    alerts = AlertRules(
+        Thresholds(
+            distinct_students=config.alert_distinct_students,
+            distinct_students_window=timedelta(seconds=config.alert_distinct_students_seconds),
+            denials=config.alert_denials,
+            denials_window=timedelta(seconds=config.alert_denials_seconds),
+            grant_grace=timedelta(seconds=config.alert_grant_grace_seconds),
+        ),
+        outbox,
+    )
+    definition = ServiceDefinition(
+        name="retention",
+        root=SERVICE_ROOT,
+        handlers=build_handlers(after_append=(sealer, alerts)),
+        publishes=(topics.RETENTION_AUDIT,),
+        actors=projections,
+    )
+    return create_app(definition, api.routers, config)

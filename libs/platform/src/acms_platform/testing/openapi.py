@@ -77,6 +77,11 @@ def response_violations(document: dict[str, Any], response: httpx.Response) -> l
     declared = operation.get("responses", {}).get(str(response.status_code))
     if declared is None:
         return [f"{request.method} {request.url.path}: {response.status_code} is undocumented"]
+    media = response.headers.get("content-type", "").split(";")[0].strip()
+    if media != "application/json":
+        if media in declared.get("content", {}):
+            return []  # a declared other format (a CSV export): not JSON to check
+        return [f"{request.method} {request.url.path}: {media or 'no content type'} undeclared"]
     schema = declared.get("content", {}).get("application/json", {}).get("schema")
     if not schema:
         return [f"{request.method} {request.url.path}: no response schema"]
