@@ -62,7 +62,8 @@ async def test_through_kafka_a_replayed_assignment_opens_one_case(world):
     key = event.subject_student_key.encode()
     for envelope in (first, first, replay, EventEnvelope.wrap(later, producer="referrals")):
         # One key: one partition, so the later event is applied after the three before it.
-        await broker.publish(envelope.model_dump_json().encode(), topics.REFERRALS, key=key)
+        topic = world.runtime.settings.topic(topics.REFERRALS)  # this session's namespace
+        await broker.publish(envelope.model_dump_json().encode(), topic, key=key)
     async with asyncio.timeout(30):
         while await world.cases_of(later.referral_id) == 0:
             await asyncio.sleep(0.1)
