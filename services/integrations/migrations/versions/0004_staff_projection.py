@@ -6,8 +6,8 @@ Revises: 0002
 
 from acms_platform.projections.staff import create_staff_projection_tables
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
