@@ -28,6 +28,8 @@ from acms_retention.tables import projections
 from acms_retention.trail.verification import verify_trail
 
 router = APIRouter()
+# Everyone but the privacy officer gets 404, as for a route that does not exist.
+OFFICERS_ONLY: dict[int | str, dict[str, str]] = {404: {"description": "not a privacy officer"}}
 
 
 def officer_for(action: str):  # type: ignore[no-untyped-def]
@@ -55,7 +57,7 @@ Since = Annotated[AwareDatetime | None, Query(description="from this moment (inc
 Until = Annotated[AwareDatetime | None, Query(description="to this moment (exclusive)")]
 
 
-@router.get("/audit/events", response_model=TrailPage, tags=["audit"])
+@router.get("/audit/events", response_model=TrailPage, tags=["audit"], responses=OFFICERS_ONLY)
 async def search_trail(
     session: DbSession,
     runtime: ServiceRuntime,
@@ -87,7 +89,7 @@ async def search_trail(
 @router.get(
     "/audit/student-access",
     response_model=StudentAccessReport,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **OFFICERS_ONLY},
     tags=["audit"],
 )
 async def student_access(
@@ -117,7 +119,9 @@ async def student_access(
     return StudentAccessReport(student_key=key, accesses=rows, truncated=truncated)
 
 
-@router.get("/audit/verification", response_model=Verification, tags=["audit"])
+@router.get(
+    "/audit/verification", response_model=Verification, tags=["audit"], responses=OFFICERS_ONLY
+)
 async def verification(
     runtime: ServiceRuntime,
     officer: Annotated[service.Officer, officer_for("view_verification")],
@@ -148,7 +152,7 @@ def _described(where: repository.TrailFilter) -> str:
     return "search:" + ",".join(f"{k}={v}" for k, v in sorted(given.items()))[:190]
 
 
-@router.get("/audit/alerts", response_model=list[Alert], tags=["audit"])
+@router.get("/audit/alerts", response_model=list[Alert], tags=["audit"], responses=OFFICERS_ONLY)
 async def list_alerts(
     session: DbSession,
     officer: Annotated[service.Officer, officer_for("list_alerts")],
@@ -163,7 +167,12 @@ async def list_alerts(
     return found
 
 
-@router.post("/audit/alerts/{alert_id}/acknowledgement", response_model=Alert, tags=["audit"])
+@router.post(
+    "/audit/alerts/{alert_id}/acknowledgement",
+    response_model=Alert,
+    tags=["audit"],
+    responses=OFFICERS_ONLY,
+)
 async def acknowledge_alert(
     alert_id: UUID,
     body: Acknowledgement,
