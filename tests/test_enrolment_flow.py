@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 
 from acms_contracts import topics
-from acms_platform.testing.plugin import student_key_for_test
+from acms_platform.testing.plugin import TOPIC_NAMESPACE, student_key_for_test
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ async def _student_records(bootstrap: str, key: str, wanted: dict[str, int]) -> 
     """Every record keyed `key` on the student topics, from their start, with its topic,
     partition and offset; reads until each topic has `wanted[topic]` of them (or 60 s)."""
     consumer = AIOKafkaConsumer(
-        *STUDENT_TOPICS,
+        *(TOPIC_NAMESPACE + t for t in STUDENT_TOPICS),  # this test session's topics
         bootstrap_servers=bootstrap,
         group_id=f"acms-test-reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
@@ -167,7 +167,8 @@ async def _student_records(bootstrap: str, key: str, wanted: dict[str, int]) -> 
                 for r in records:
                     if r.key is not None and r.key.decode() == key:
                         found.append(
-                            {"topic": r.topic, "partition": r.partition, "offset": r.offset,
+                            {"topic": r.topic.removeprefix(TOPIC_NAMESPACE),
+                             "partition": r.partition, "offset": r.offset,
                              "key": r.key.decode(), "envelope": json.loads(r.value)}
                         )  # fmt: skip
             counts = {t: sum(1 for f in found if f["topic"] == t) for t in wanted}
