@@ -1,6 +1,15 @@
 """The registry of every event type known to this build of the contracts."""
 
-from acms_contracts import audit, cases, enrolments, identity, platform, referrals, retention
+from acms_contracts import (
+    attendance,
+    audit,
+    cases,
+    enrolments,
+    identity,
+    platform,
+    referrals,
+    retention,
+)
 from acms_contracts.envelope import Event, UnknownEventType
 
 _EVENT_CLASSES: tuple[type[Event], ...] = (
@@ -27,6 +36,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     referrals.ReferralReallocated,
     referrals.ReferralAssigned,
     enrolments.StudentEnrolmentChanged,
+    attendance.StudentAttendanceRecorded,
     cases.CaseOpened,
     cases.CaseClosed,
     cases.CaseProsecutionNoticeGiven,

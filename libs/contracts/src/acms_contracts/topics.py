@@ -10,6 +10,7 @@ AUDIT_ACCESS = "acms.audit.access.v1"
 REFERRALS = "acms.referrals.v1"
 CASES = "acms.cases.v1"
 ENROLMENTS = "acms.integrations.enrolments.v1"
+ATTENDANCE = "acms.integrations.attendance.v1"
 PLATFORM_PROBES = "acms.platform.probes.v1"
 PLATFORM_BENCHMARK = "acms.platform.benchmark.v1"
 # What the retention service says about the trail it keeps (checkpoints, alerts). Not an
@@ -23,6 +24,7 @@ ALL_TOPICS: tuple[str, ...] = (
     REFERRALS,
     CASES,
     ENROLMENTS,
+    ATTENDANCE,
     PLATFORM_PROBES,
     PLATFORM_BENCHMARK,
     RETENTION_AUDIT,
