@@ -2,7 +2,8 @@
 service started once for the session on a database and consumer group of its own (its
 Kafka consumers take seconds to join their group), with small alert thresholds (3
 distinct students in 10 minutes, 3 refusals in 5 minutes, a read within an hour of a
-Ministry grant) and every chain sealed after every batch."""
+Ministry grant, usual hours learned from 20 reads with a 10 % share, a minute's grace after
+a record is lost) and every chain sealed after every batch."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ TEST_SETTINGS = {
     "alert_denials": 3,
     "alert_denials_seconds": 300,
     "alert_grant_grace_seconds": 3600,
+    "alert_usual_hours_min_reads": 20,
+    "alert_usual_hours_min_share": 0.1,
+    "alert_relationship_grace_seconds": 60,
     "audit_checkpoint_rows": 1,
 }
 

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     alert_denials: int = Field(default=10, ge=1)
     alert_denials_seconds: int = Field(default=300, ge=1)
     alert_grant_grace_seconds: int = Field(default=3600, ge=1)
+    # Usual hours, learned per organisation: an hour of the day holding less than this share
+    # of the organisation's reads is unusual, once it has this many reads of history.
+    alert_usual_hours_min_reads: int = Field(default=500, ge=1)
+    alert_usual_hours_min_share: float = Field(default=0.01, gt=0, lt=1)
+    alert_usual_hours_timezone: str = Field(default="Pacific/Auckland", min_length=1)
+    # A read of a record the organisation lost (move, re-allocation) this long after it lost
+    # it: requests already in flight, and pages open, at the moment of the move are not alerts.
+    alert_relationship_grace_seconds: int = Field(default=300, ge=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")

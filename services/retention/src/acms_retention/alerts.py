@@ -7,7 +7,13 @@ trail (trail/append.py) run in the consumer's transaction, over the events' own 
   times within a window;
 - `ministry_read_after_grant`: an account reading student data with a Ministry role
   within a grace period after that role was granted to it (whichever of the read and the
-  grant arrives first).
+  grant arrives first);
+- `outside_usual_hours`: a read of personal information in an hour of the day (local time)
+  that holds less than a share of the organisation's own reads, once it has enough of them
+  (learned as events arrive: `organisation_hours`);
+- `after_relationship_ended`: an account reading (or trying to read) a case or request its
+  organisation lost by a move or re-allocation, after a grace period (whichever of the
+  read and the loss arrives first: `relationships.py` records the losses).
 
 An alert is not raised again for the same rule and account while one still open covers
 the same window (for a grant: the same grant). Each raised alert is published
@@ -20,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
@@ -48,6 +55,10 @@ class Thresholds:
     denials: int
     denials_window: timedelta
     grant_grace: timedelta
+    usual_hours_min_reads: int
+    usual_hours_min_share: float
+    usual_hours_zone: ZoneInfo
+    relationship_grace: timedelta
 
 
 _DISTINCT_STUDENTS = text(
@@ -70,6 +81,25 @@ _READS_AFTER = text(
     "SELECT event_id, occurred_at, roles FROM audit_trail WHERE account_id = :account"
     " AND outcome = 'allowed' AND cardinality(student_keys) > 0"
     " AND occurred_at >= :since AND occurred_at <= :until ORDER BY occurred_at LIMIT 1"
+)
+_HOURS = text(
+    "SELECT coalesce(sum(reads), 0)::bigint,"
+    " coalesce(sum(reads) FILTER (WHERE hour = :hour), 0)::bigint"
+    " FROM organisation_hours WHERE organisation_id = :organisation"
+)
+_COUNT_HOUR = text(
+    "INSERT INTO organisation_hours (organisation_id, hour, reads) VALUES (:organisation, :hour, 1)"
+    " ON CONFLICT (organisation_id, hour) DO UPDATE SET reads = organisation_hours.reads + 1"
+)
+_LOST_RECORDS = text(
+    "SELECT record_id, ended_at, cause, event_id FROM ended_relationships"
+    " WHERE organisation_id = :organisation AND record_id = ANY(:records)"
+    " AND ended_at + :grace < :at ORDER BY ended_at LIMIT 1"
+)
+_READS_OF_LOST = text(
+    "SELECT event_id, occurred_at, account_id, organisation_id FROM audit_trail"
+    " WHERE organisation_id = :organisation AND :record = ANY(record_ids)"
+    " AND account_id IS NOT NULL AND occurred_at > :after ORDER BY occurred_at"
 )
 _OPEN_SINCE = text(
     "SELECT 1 FROM access_alerts WHERE rule = :rule AND account_id = :account"
@@ -99,9 +129,11 @@ class AlertRules:
         for account, row in sorted(latest.items()):
             self._distinct_students(session, account, row)
             self._repeated_denials(session, account, row)
-        for row in rows:
+        for row in sorted(rows, key=lambda r: r["occurred_at"]):
             if row["account_id"]:
                 self._read_after_grant(session, row)
+                self._outside_usual_hours(session, row)
+                self._after_relationship_ended(session, row)
 
     def _distinct_students(self, session: Session, account: str, row: dict[str, Any]) -> None:
         t = self.thresholds
@@ -189,6 +221,69 @@ class AlertRules:
             grant["occurred_at"],
             1,
             [grant["event_id"], read_row["event_id"]],
+        )
+
+    def _outside_usual_hours(self, session: Session, row: dict[str, Any]) -> None:
+        """Judged against the history before this read, which then joins it."""
+        organisation, t = row["organisation_id"], self.thresholds
+        if not organisation or row["outcome"] != "allowed" or not row["student_keys"]:
+            return
+        hour = row["occurred_at"].astimezone(t.usual_hours_zone).hour
+        params = {"organisation": organisation, "hour": hour}
+        total, here = session.execute(_HOURS, params).one()
+        session.execute(_COUNT_HOUR, params)
+        if total < t.usual_hours_min_reads or here >= t.usual_hours_min_share * total:
+            return
+        rule, account = "outside_usual_hours", row["account_id"]
+        if self._open(session, rule, account, row["occurred_at"] - timedelta(hours=1)):
+            return
+        share = 100 * here / total
+        summary = (
+            f"read personal information at {hour:02d}:00-{hour:02d}:59 local time, an hour"
+            f" holding {share:.2f} % of the organisation's {total} reads"
+        )
+        self._raise(session, rule, row, summary, row["occurred_at"], 1, [row["event_id"]])
+
+    def _after_relationship_ended(self, session: Session, row: dict[str, Any]) -> None:
+        if not row["organisation_id"] or not row["record_ids"]:
+            return
+        lost = session.execute(
+            _LOST_RECORDS,
+            {
+                "organisation": row["organisation_id"],
+                "records": row["record_ids"],
+                "grace": self.thresholds.relationship_grace,
+                "at": row["occurred_at"],
+            },
+        ).first()
+        if lost is not None:
+            self.raise_after_relationship_ended(session, row, dict(lost._mapping))
+
+    def reads_of_lost_record(self, session: Session, loss: dict[str, Any]) -> None:
+        """A loss arriving after reads that followed it (topics are consumed apart)."""
+        after = loss["ended_at"] + self.thresholds.relationship_grace
+        for read in session.execute(
+            _READS_OF_LOST,
+            {"organisation": loss["organisation_id"], "record": loss["record_id"], "after": after},
+        ).mappings():
+            self.raise_after_relationship_ended(session, dict(read), loss)
+
+    def raise_after_relationship_ended(
+        self, session: Session, row: dict[str, Any], loss: dict[str, Any]
+    ) -> None:
+        """Once per account and loss: the loss event is the alert's first evidence."""
+        rule, account = "after_relationship_ended", row["account_id"]
+        found = session.execute(
+            _RAISED_FOR, {"rule": rule, "account": account, "evidence": loss["event_id"]}
+        )
+        if found.first():
+            return
+        waited = int((row["occurred_at"] - loss["ended_at"]).total_seconds())
+        summary = (
+            f"read {loss['record_id']} {waited} s after the organisation lost it ({loss['cause']})"
+        )
+        self._raise(
+            session, rule, row, summary, loss["ended_at"], 1, [loss["event_id"], row["event_id"]]
         )
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import FastAPI
 
@@ -36,14 +37,26 @@ def create(settings: Settings | None = None) -> FastAPI:
             denials=config.alert_denials,
             denials_window=timedelta(seconds=config.alert_denials_seconds),
             grant_grace=timedelta(seconds=config.alert_grant_grace_seconds),
+            usual_hours_min_reads=config.alert_usual_hours_min_reads,
+            usual_hours_min_share=config.alert_usual_hours_min_share,
+            usual_hours_zone=_zone(config.alert_usual_hours_timezone),
+            relationship_grace=timedelta(seconds=config.alert_relationship_grace_seconds),
         ),
         outbox,
     )
     definition = ServiceDefinition(
         name="retention",
         root=SERVICE_ROOT,
-        handlers=build_handlers(after_append=(sealer, alerts)),
+        handlers=build_handlers(after_append=(sealer, alerts), alerts=alerts),
         publishes=(topics.RETENTION_AUDIT,),
         actors=projections,
     )
     return create_app(definition, api.routers, config)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem = f"ACMS_ALERT_USUAL_HOURS_TIMEZONE: no time zone {name!r}"
+        raise SystemExit(f"retention: invalid settings:\n  {problem}") from None

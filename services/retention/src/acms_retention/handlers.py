@@ -1,5 +1,6 @@
 """Kafka subscribers of the retention service: identity's organisations and staff (the
-platform's projections) and every audit event, each stored in the trail (trail/append.py)."""
+platform's projections), every audit event, each stored in the trail (trail/append.py),
+and the moves and re-allocations of cases and requests (relationships.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts import EVENT_TYPES, Event, EventEnvelope
 from acms_platform.messaging import EventHandlers, Handler
+from acms_retention import relationships
+from acms_retention.alerts import AlertRules
 from acms_retention.tables import projections
 from acms_retention.trail import append
 from acms_retention.trail.extraction import ACCOUNT_CHANGES, audit_topics
@@ -20,9 +23,13 @@ def audit_event_classes() -> list[type[Event]]:
     return on_audit_topics + [cls for cls in ACCOUNT_CHANGES if cls not in on_audit_topics]
 
 
-def build_handlers(after_append: tuple[append.AfterAppend, ...] = ()) -> EventHandlers:
+def build_handlers(
+    after_append: tuple[append.AfterAppend, ...] = (), alerts: AlertRules | None = None
+) -> EventHandlers:
     handlers = EventHandlers(consumer="retention")
     projections.register(handlers)
+    if alerts is not None:  # the records organisations lost, for one of its rules
+        relationships.register(handlers, alerts)
 
     async def store_in_trail(event: Any, envelope: EventEnvelope, session: AsyncSession) -> None:
         append.queue(session, event, envelope, after_append)

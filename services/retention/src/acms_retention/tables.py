@@ -81,3 +81,27 @@ access_alerts = Table(
     Column("acknowledged_by", String(200)),
     Column("note", String(2000)),
 )
+
+# Each organisation's allowed reads of personal information per hour of the day (local
+# time): the usual hours the `outside_usual_hours` rule learns from its own history.
+organisation_hours = Table(
+    "organisation_hours",
+    metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("hour", SmallInteger, primary_key=True),
+    Column("reads", BigInteger, nullable=False),
+)
+
+# A record (case, request) an organisation lost when the student moved or the record was
+# re-allocated (ACCESS-MODEL 6): a later read of it by that organisation raises
+# `after_relationship_ended`. The row goes when the organisation gets the record back.
+ended_relationships = Table(
+    "ended_relationships",
+    metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("record_id", String(200), primary_key=True),
+    Column("student_key", String(64), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=False),
+    Column("cause", String(100), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+)
