@@ -109,7 +109,7 @@ async def test_a_refusal_and_the_officers_own_reads_are_in_the_trail(caller):
         while not (await entries_of(intruder)) or not (await entries_of(officer)):
             await asyncio.sleep(0.2)
     (refusal,) = await entries_of(intruder)
-    assert (refusal["outcome"], refusal["action"]) == ("denied", "retention:search")
+    assert (refusal["outcome"], refusal["action"]) == ("denied", "retention:search_trail")
     read = (await entries_of(officer))[-1]
     assert (read["outcome"], read["rule"]) == ("allowed", "privacy_officer_reads_the_audit_trail")
 

@@ -12,8 +12,8 @@ from pydantic import AwareDatetime
 
 from acms_contracts.retention import AccessAlertAcknowledged
 from acms_contracts.student_keys import NSN_PATTERN
-from acms_platform.access import CurrentActor
-from acms_platform.dependencies import DbSession, Policy, ServiceOutbox, ServiceRuntime
+from acms_platform.access import Access
+from acms_platform.dependencies import DbSession, ServiceOutbox, ServiceRuntime
 from acms_platform.errors import Conflict, Invalid, NotFound
 from acms_retention import repository, service
 from acms_retention.config import checkpoint_key
@@ -33,21 +33,8 @@ OFFICERS_ONLY: dict[int | str, dict[str, str]] = {404: {"description": "not a pr
 
 
 def officer_for(action: str):  # type: ignore[no-untyped-def]
-    async def authorised(
-        actor: CurrentActor,
-        policy: Policy,
-        runtime: ServiceRuntime,
-        session: DbSession,
-        outbox: ServiceOutbox,
-    ) -> service.Officer:
-        return await service.authorise(
-            actor,
-            action,
-            policy=policy,
-            database=runtime.database,
-            session=session,
-            outbox=outbox,
-        )
+    async def authorised(access: Access) -> service.Officer:
+        return await service.authorise(access, action)
 
     return Depends(authorised)
 
@@ -82,7 +69,7 @@ async def search_trail(
         occurred_to=until,
     )
     entries = await repository.search(session, where, limit + 1)
-    await officer.audited("search", _described(where), key)
+    officer.audited(_described(where), key)
     return TrailPage(entries=entries[:limit], truncated=len(entries) > limit)
 
 
@@ -108,7 +95,7 @@ async def student_access(
     key = _one_student(runtime, nsn, student_key, required=True)
     assert key is not None
     rows = await repository.student_access(session, key, since, until, limit + 1)
-    await officer.audited("view_student_access", f"student:{key}", key)
+    officer.audited(f"student:{key}", key)
     truncated, rows = len(rows) > limit, rows[:limit]
     if format == "csv":
         headers = {
@@ -131,7 +118,7 @@ async def verification(
     async with runtime.database.engine.connect() as connection:
         raw: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
         result = await verify_trail(raw, checkpoint_key(runtime.settings))
-    await officer.audited("view_verification", "trail")
+    officer.audited("trail")
     return result.as_json()
 
 
@@ -163,7 +150,7 @@ async def list_alerts(
 ) -> list[dict]:
     """Alerts, newest first (open ones by default)."""
     found = await repository.list_alerts(session, status, rule, account_id, limit)
-    await officer.audited("list_alerts", f"alerts:{status}")
+    officer.audited(f"alerts:{status}")
     return found
 
 
@@ -197,7 +184,7 @@ async def acknowledge_alert(
             note=body.note,
         ),
     )
-    await officer.audited("acknowledge_alert", f"alert:{alert_id}")
+    officer.audited(f"alert:{alert_id}")
     return acknowledged
 
 

@@ -8,70 +8,37 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from acms_platform.access import Actor
-from acms_platform.audit import access_decision, record_access, record_denial
-from acms_platform.database import Database
+from acms_platform.access import RequestAccess, ResourceKind
 from acms_platform.errors import NotFound
-from acms_platform.outbox import Outbox
-from acms_platform.policy import PolicyClient, PolicyResource
+from acms_platform.policy import PolicyResource
 
-SERVICE = "retention"
-KIND = "audit_trail"
+KIND = ResourceKind("audit_trail", "audit trail", {"full": "search"})
 RULE = "privacy_officer_reads_the_audit_trail"
-TRAIL = PolicyResource(KIND, "trail")
+TRAIL = PolicyResource(KIND.name, "trail")
 
 
 class Officer:
-    """The caller, once the policy let them read the trail: their reads are audited."""
+    """The caller, once the policy let them read the trail: what they read goes in the
+    request's one audit event (the access kit's), like every other read."""
 
-    def __init__(self, actor: Actor, session: AsyncSession, outbox: Outbox) -> None:
-        self.actor, self.session, self.outbox = actor, session, outbox
+    def __init__(self, access: RequestAccess) -> None:
+        self.access = access
 
     @property
     def account_id(self) -> str:
-        return str(self.actor.account_id)
+        return str(self.access.actor.account_id)
 
-    async def audited(self, action: str, what: str, student_key: str | None = None) -> None:
-        decision = access_decision(
-            self.actor.principal,
-            service=SERVICE,
-            resource_kind=KIND,
-            resource_id=what,
-            action=action,
-            allowed=True,
-            tiers=["full"],
-            rule=RULE,
-            student_key=student_key,
-        )
-        await record_access(self.session, self.outbox, decision)
+    def audited(self, what: str, student_key: str | None = None) -> None:
+        self.access.returned(KIND, what, student_key, ["full"], RULE)
 
 
-async def authorise(
-    actor: Actor,
-    action: str,
-    *,
-    policy: PolicyClient,
-    database: Database,
-    session: AsyncSession,
-    outbox: Outbox,
-) -> Officer:
-    """The officer, or 404 exactly as for a route that does not exist (the refusal audited
-    in a transaction of its own). `actor` is the kit's: an account retention does not know,
-    a disabled one or a revoked role was refused (401) before this."""
-    if not await policy.is_allowed(actor.policy_principal, TRAIL, action):
-        decision = access_decision(
-            actor.principal,
-            service=SERVICE,
-            resource_kind=KIND,
-            resource_id=TRAIL.id,
-            action=action,
-            allowed=False,
-        )
-        await record_denial(database, outbox, decision)
+async def authorise(access: RequestAccess, action: str) -> Officer:
+    """The officer, or 404 exactly as for a route that does not exist (the kit records
+    the refusal, in a transaction of its own). An account retention does not know, a
+    disabled one or a revoked role was refused (401) before this."""
+    if not await access.allowed(KIND, TRAIL, action):
         raise NotFound("Not Found")
-    return Officer(actor, session, outbox)
+    return Officer(access)
 
 
 CSV_COLUMNS = (
