@@ -60,12 +60,18 @@ ATTENDANCE_FIELDS = ("nsn", "school_id", "date", "session", "code")
 OPTIONAL_FIELDS = frozenset({"left_on", "leaving_reason"})
 
 
-class RowContext(NamedTuple):
-    """What validating a row needs beyond the row: the schools known here, and the latest
-    day a date may be (today in New Zealand, at most)."""
+class RowContext:
+    """What validating a row needs beyond the row: the schools known here (by the text of
+    their id, so a row's school is a dictionary look-up, not a UUID parse), and the latest
+    day a date may be (today in New Zealand, at most). Dates already read are remembered
+    (a file holds few distinct dates, and parsing one per row is most of a row's time)."""
 
-    schools: frozenset[UUID]
-    latest_day: date
+    MAX_REMEMBERED_DAYS = 10_000
+
+    def __init__(self, schools: frozenset[UUID], latest_day: date) -> None:
+        self.schools = {str(school): school for school in schools}
+        self.latest_day = latest_day
+        self.days: dict[str, date | str] = {}
 
 
 Validator = Callable[[dict[str, Any], RowContext], tuple[Any, list[str]]]
@@ -95,14 +101,16 @@ def _school(row: dict[str, Any], context: RowContext, problems: list[str]) -> UU
     value = _text(row, "school_id", problems)
     if value is None:
         return None
+    known = context.schools.get(value)
+    if known is not None:
+        return known
     try:
-        school = UUID(value)
+        school = context.schools.get(str(UUID(value)))  # another spelling of a known id
     except ValueError:
         problems.append("school_id: must be a UUID")
         return None
-    if school not in context.schools:
+    if school is None:
         problems.append("school_id: no such school is known here")
-        return None
     return school
 
 
@@ -110,17 +118,26 @@ def _day(row: dict[str, Any], name: str, context: RowContext, problems: list[str
     value = _text(row, name, problems)
     if value is None:
         return None
+    day = context.days.get(value)
+    if day is None:
+        day = _read_day(value, context.latest_day)
+        if len(context.days) < context.MAX_REMEMBERED_DAYS:
+            context.days[value] = day
+    if isinstance(day, str):
+        problems.append(f"{name}: {day}")
+        return None
+    return day
+
+
+def _read_day(value: str, latest: date) -> date | str:
+    """The date, or what is wrong with it."""
     try:
         if not _DATE.match(value):
             raise ValueError
         day = date.fromisoformat(value)
     except ValueError:
-        problems.append(f"{name}: must be a date, YYYY-MM-DD")
-        return None
-    if day > context.latest_day:
-        problems.append(f"{name}: is in the future")
-        return None
-    return day
+        return "must be a date, YYYY-MM-DD"
+    return "is in the future" if day > latest else day
 
 
 def _year_level(row: dict[str, Any], problems: list[str]) -> int | None:
