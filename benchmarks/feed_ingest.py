@@ -183,12 +183,12 @@ async def measure_upload(kind: str, path: Path) -> dict[str, object]:
     async with database.transaction() as session:
         job = await jobs.create_job(session, feed.name, FileFormat.CSV, AS_OF, "bench")
     before = rss_mib()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     done = await jobs.run_upload(database, feed, job.id, "bench", file_chunks(path))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     await database.engine.dispose()
     counts = {k: getattr(done, k) for k in ("rows_read", "applied", "unchanged", "dropped")}
-    return {"seconds": elapsed, "rss_before_mib": before, **counts}
+    return {"seconds": elapsed, "cpu_seconds": cpu, "rss_before_mib": before, **counts}
 
 
 async def measure_copy(kind: str, path: Path) -> dict[str, object]:
@@ -238,8 +238,10 @@ def report(label: str, rows: int, uploads: list[dict], copies: list[dict]) -> No
     cp = statistics.median(r["seconds"] for r in copies)
     peak = statistics.median(r["peak_rss_mib"] for r in uploads)
     growth = statistics.median(r["peak_rss_mib"] - r["rss_before_mib"] for r in uploads)
+    cpu = statistics.median(r["cpu_seconds"] for r in uploads)
     print(
-        f"{label}: {rows:,} rows | upload {rows / up:,.0f} rows/s ({up:.1f} s), peak RSS "
+        f"{label}: {rows:,} rows | upload {rows / up:,.0f} rows/s ({up:.1f} s; the process's "
+        f"own CPU {1e6 * cpu / rows:.0f} us/row), peak RSS "
         f"{peak:.0f} MiB (+{growth:.0f} MiB over start) | COPY {rows / cp:,.0f} rows/s "
         f"({cp:.1f} s), peak RSS {statistics.median(r['peak_rss_mib'] for r in copies):.0f} MiB"
         f" | upload/COPY time {up / cp:.2f} | runs {[round(r['seconds'], 1) for r in uploads]}"

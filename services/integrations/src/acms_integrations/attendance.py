@@ -35,7 +35,6 @@ _HELD = text(
     'SELECT student_key, school_id, "on", session, code, as_of, job_id'
     " FROM attendance_records"
     ' WHERE student_key = ANY(:keys) AND "on" BETWEEN :first AND :last'
-    ' ORDER BY student_key, school_id, "on", session FOR UPDATE'
 ).bindparams(
     bindparam("keys", type_=ARRAY(String)),
     bindparam("first", type_=Date),

@@ -32,7 +32,6 @@ StudentKey = Callable[[str], str]
 _HELD = text(
     "SELECT student_key, record_school_id, student_type, year_level, enrolled_on, left_on,"
     " leaving_reason, as_of, job_id FROM enrolments WHERE student_key = ANY(:keys)"
-    " ORDER BY student_key FOR UPDATE"
 ).bindparams(bindparam("keys", type_=ARRAY(String)))
 
 _COLUMNS = (
@@ -47,8 +46,10 @@ _COLUMNS = (
     ("leaving_reason", String),
     ("effective_on", Date),
 )
-# Rows are locked by _HELD first; the WHERE keeps the order right against a row another
-# transaction inserted since.
+# _HELD takes no lock: locking every row of a file writes every row (its xmax), even when
+# nothing changed, which made re-sending a file cost as much as a first load. The WHERE
+# keeps a student's order right against a row another transaction wrote since; what such a
+# race can cost is an event computed against the older row (consumers apply by `as_of`).
 _RECORD = text(
     "INSERT INTO enrolments (student_key, nsn, school_id, record_school_id, student_type,"
     " year_level, enrolled_on, left_on, leaving_reason, effective_on, as_of, job_id,"
