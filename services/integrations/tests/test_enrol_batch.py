@@ -2,6 +2,7 @@
 row reported with its line number and all its reasons; only changes are published, so the
 same file twice publishes nothing more."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from acms_contracts import topics
 from acms_contracts.vocabulary import Role
+from acms_integrations import jobs
 from acms_integrations.tables import enrolments
 from acms_platform.testing.accounts import known_account
 from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
@@ -197,3 +199,32 @@ async def test_another_feed_clients_job_is_not_found(world):
     ):
         response = await world.client.request(method, path, content=b"x", headers=headers)
         assert response.status_code == 404, (method, path, response.text)
+
+
+async def test_a_running_upload_shows_its_progress(world):
+    """Counts are committed a chunk at a time: a reader sees the job running, with the
+    rows taken so far, while the rest of the file is still on its way."""
+    rows = jobs.CHUNK_ROWS + 10
+    lines = [enrol_line(world, new_nsn(), "school_a") for _ in range(rows)]
+    head = csv_file(ENROL_HEADER, *lines[: jobs.CHUNK_ROWS])
+    tail = ("\n".join(lines[jobs.CHUNK_ROWS :]) + "\n").encode()
+    job = (await new_job(world, "enrol")).json()
+    url, headers = f"/enrol/batches/{job['id']}", world.as_("enrol_feed")
+    halfway = asyncio.Event()
+
+    async def body():
+        async for chunk in chunks(head, 64 * 1024):
+            yield chunk
+        yield b""  # the first chunk of rows is complete here: it is applied before this
+        halfway.set()
+        await asyncio.sleep(0.5)
+        yield tail
+
+    put = world.client.put(f"{url}/file", content=body(), headers=headers)
+    upload_task = asyncio.create_task(put)
+    await halfway.wait()
+    while (during := (await world.client.get(url, headers=headers)).json())["rows_read"] == 0:
+        await asyncio.sleep(0.05)
+    assert during["status"] == "running" and during["rows_read"] == jobs.CHUNK_ROWS
+    done = (await upload_task).json()
+    assert (done["status"], done["rows_read"], done["applied"]) == ("completed", rows, rows)
