@@ -31,6 +31,21 @@ render() {
         }
 "
   done
+  # Integrations' batch files (services/integrations/README.md): the only bodies above
+  # 1 MiB, streamed to the service as they arrive (no buffering, so no temp files), for as
+  # long as a national file takes. The service counts them against its own limit.
+  [[ " $SERVICES " == *" integrations "* ]] && locations+="        location ~ ^/api/integrations/(enrol|attendance)/batches/[^/]+/file\$ {
+            limit_req zone=acms_per_ip burst=$BURST nodelay;
+            client_max_body_size 2g;
+            proxy_request_buffering off;
+            proxy_read_timeout 900s;
+            proxy_send_timeout 900s;
+            include $ROOT/deploy/nginx/proxy_headers.conf;
+            proxy_set_header X-Forwarded-Prefix /api/integrations;
+            rewrite ^/api/integrations/(.*)\$ /\$1 break;
+            proxy_pass http://acms_integrations;
+        }
+"
   if [ "$(id -u)" -eq 0 ]; then
     # workers drop privileges; they only proxy (no temp files), so they need no access to RUN_DIR
     if id www-data >/dev/null 2>&1; then user_line="user www-data;"; else user_line="user nobody nogroup;"; fi

@@ -29,6 +29,12 @@ class StudentEnrolmentChanged(Event):
     as_of: AwareDatetime = Field(
         description="ENROL's time of this record; orders one student's changes"
     )
+    # From ENROL's full records (batch upload, Kafka); absent from a single-change report.
+    # The leaving reason does not travel: no consumer needs it.
+    student_type: str | None = Field(default=None, description="ENROL's student type code")
+    year_level: int | None = Field(default=None, ge=0, le=15)
+    enrolled_on: date | None = Field(default=None, description="start of the enrolment")
+    left_on: date | None = Field(default=None, description="end of the enrolment, if it ended")
 
     def partition_key(self) -> str:
         return self.subject_student_key

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 from uuid import UUID
 
 # A National Student Number as every service accepts it: 9 or 10 digits [decision: leading
@@ -40,15 +41,22 @@ def _secret_bytes(secret: str | bytes) -> bytes:
     return raw
 
 
+@lru_cache(maxsize=8)
+def _keyed(secret: str | bytes) -> hmac.HMAC:
+    """The MAC keyed with the secret, before any message: copied for each NSN, so the key
+    schedule is computed once per secret (a national file keys a million NSNs)."""
+    return hmac.new(_secret_bytes(secret), b"nsn:", hashlib.sha256)
+
+
 def student_key_for_nsn(nsn: str, secret: str | bytes) -> str:
     """The student key of the student with this NSN under the deployment's secret."""
-    mac = hmac.new(_secret_bytes(secret), b"nsn:" + normalise_nsn(nsn).encode(), hashlib.sha256)
-    value = int.from_bytes(mac.digest()[:16], "big")
-    value &= ~(0xF000 << 64)  # version 8 (custom), RFC 9562 section 5.8
-    value |= 0x8000 << 64
-    value &= ~(0xC000 << 48)  # variant 10
-    value |= 0x8000 << 48
-    return str(UUID(int=value))
+    mac = _keyed(secret).copy()
+    mac.update(normalise_nsn(nsn).encode())
+    raw = bytearray(mac.digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8 (custom), RFC 9562 section 5.8
+    raw[8] = (raw[8] & 0x3F) | 0x80  # variant 10
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def is_keyed_pseudonym(key: str) -> bool:

@@ -11,6 +11,10 @@ REFERRALS = "acms.referrals.v1"
 CASES = "acms.cases.v1"
 ENROLMENTS = "acms.integrations.enrolments.v1"
 ATTENDANCE = "acms.integrations.attendance.v1"
+# Inbound: what the Ministry's ENROL side publishes for integrations to take in (the same
+# records as the batch uploads, one per message; services/integrations/README.md).
+MINISTRY_ENROLMENTS = "acms.ministry.enrolments.v1"
+MINISTRY_ATTENDANCE = "acms.ministry.attendance.v1"
 PLATFORM_PROBES = "acms.platform.probes.v1"
 PLATFORM_BENCHMARK = "acms.platform.benchmark.v1"
 # What the retention service says about the trail it keeps (checkpoints, alerts). Not an
@@ -25,6 +29,8 @@ ALL_TOPICS: tuple[str, ...] = (
     CASES,
     ENROLMENTS,
     ATTENDANCE,
+    MINISTRY_ENROLMENTS,
+    MINISTRY_ATTENDANCE,
     PLATFORM_PROBES,
     PLATFORM_BENCHMARK,
     RETENTION_AUDIT,

@@ -57,7 +57,12 @@ def create_app(
         app.include_router(router)
     _install_error_handlers(app)
     app.add_exception_handler(PlatformError, platform_error_response)
-    app.add_middleware(RequestHygiene, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestHygiene,
+        max_bytes=settings.max_body_bytes,
+        streamed=definition.streamed_uploads,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(SecurityHeaders)  # outermost: on every response, refusals included
     document_errors(app)
     FastAPIInstrumentor.instrument_app(

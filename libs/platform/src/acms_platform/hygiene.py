@@ -13,6 +13,11 @@ digits beyond 64 bits is refused whatever the parameter's type.)
 The body limit counts the bytes actually received, so a chunked body (no
 Content-Length) sent straight to a service port is refused with 413 as soon as it
 passes the limit, before anything parses it.
+
+A route a service declares as a streamed upload (`ServiceDefinition.streamed_uploads`,
+e.g. integrations' batch files) is the one exception: its body is not buffered but handed
+to the route as it arrives, under the larger `max_upload_bytes`; passing that limit while
+the route reads raises `UploadTooLarge` (413) from the route's read.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from urllib.parse import parse_qsl, unquote
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from acms_platform.errors import PlatformError
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 Location = tuple[str | int, ...]
@@ -124,14 +131,30 @@ def refusal(problems: list[tuple[Location, str]]) -> JSONResponse:
     )
 
 
+class UploadTooLarge(PlatformError):
+    """A streamed upload passed the service's `max_upload_bytes` while being read."""
+
+    status_code = 413
+
+
 class RequestHygiene:
     """Refuses with 413 a request whose body passes `max_bytes`, by Content-Length or by
     the bytes actually received; a body within the limit is buffered, and a request with a
-    value the database cannot hold is 422. Anything else reaches the app unchanged."""
+    value the database cannot hold is 422. Anything else reaches the app unchanged.
+    Streamed uploads (paths matching one of `streamed`) pass unbuffered, counted against
+    `max_upload_bytes`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        streamed: tuple[str, ...] = (),
+        max_upload_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = [re.compile(pattern) for pattern in streamed]
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,6 +162,9 @@ class RequestHygiene:
             return
         if problems := query_problems(scope):
             await refusal(problems)(scope, receive, send)
+            return
+        if any(pattern.fullmatch(scope["path"]) for pattern in self.streamed):
+            await self._stream(scope, receive, send)
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
@@ -171,9 +197,30 @@ class RequestHygiene:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.max_upload_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(scope, receive, send, limit)
+                return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise UploadTooLarge(f"upload larger than {limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, limit: int | None = None
+    ) -> None:
         response = JSONResponse(
-            {"detail": f"request body larger than {self.max_bytes} bytes"},
+            {"detail": f"request body larger than {limit or self.max_bytes} bytes"},
             status_code=413,
             headers={"Connection": "close"},
         )

@@ -56,6 +56,9 @@ class ServiceDefinition:
     # Who a caller is now (`acms_platform.access.ActorSource`): the staff projection, or
     # identity's own accounts. Every route's actor is checked against it.
     actors: ActorSource | None = None
+    # Paths (regular expressions, matched whole) whose request body is streamed to the
+    # route unbuffered, up to `Settings.max_upload_bytes` (hygiene.py), e.g. file uploads.
+    streamed_uploads: tuple[str, ...] = ()
 
 
 @dataclass

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Routes a service declares as streamed uploads (`ServiceDefinition.streamed_uploads`).
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
 
     # The key of the student pseudonym (`acms_contracts.student_keys`): required, no
     # default, the same in every service of a deployment. Anyone holding it can compute

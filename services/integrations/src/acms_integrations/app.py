@@ -8,8 +8,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from acms_contracts import topics
-from acms_integrations import api
+from acms_integrations import api, batch_api
 from acms_integrations.handlers import handlers
+from acms_integrations.ministry_handlers import StudentKeys
 from acms_integrations.tables import projections
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
@@ -20,10 +21,13 @@ definition = ServiceDefinition(
     name="integrations",
     root=SERVICE_ROOT,
     handlers=handlers,
-    publishes=(topics.ENROLMENTS, topics.AUDIT_ACCESS),
+    publishes=(topics.ENROLMENTS, topics.ATTENDANCE, topics.AUDIT_ACCESS),
     actors=projections,
+    streamed_uploads=batch_api.STREAMED_UPLOADS,
 )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, api.routers, settings)
+    app = create_app(definition, [*api.routers, *batch_api.routers], settings)
+    StudentKeys.of = app.state.runtime.settings.student_key
+    return app

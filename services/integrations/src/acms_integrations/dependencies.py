@@ -35,7 +35,7 @@ IntegrationsContext = Annotated[Context, Depends(get_context)]
 async def enrol_feed_client(actor: CurrentActor, ctx: IntegrationsContext) -> Principal:
     """Decided before the body is read: a person gets 403 whatever they send; an account
     that may not act now (disabled, unknown, a revoked role) 401."""
-    await authorise_feed(ctx, actor.principal)
+    await authorise_feed(ctx.policy, ctx.database, ctx.outbox, actor.principal)
     return actor.principal
 
 

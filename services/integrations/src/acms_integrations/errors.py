@@ -1,8 +1,8 @@
 """Failures of integrations use cases, each with the HTTP status the edge answers with."""
 
-from acms_platform.errors import Forbidden, PlatformError
+from acms_platform.errors import Conflict, Forbidden, NotFound, PlatformError
 
-__all__ = ["Forbidden", "Invalid"]
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound"]
 
 
 class Invalid(PlatformError):

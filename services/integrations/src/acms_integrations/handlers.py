@@ -1,7 +1,10 @@
 """Kafka subscribers of the integrations service."""
 
+from acms_integrations import case_projection, ministry_handlers
 from acms_integrations.tables import projections
 from acms_platform.messaging import EventHandlers
 
 handlers = EventHandlers(consumer="integrations")
 projections.register(handlers)
+case_projection.register(handlers)
+ministry_handlers.register(handlers)

@@ -28,6 +28,7 @@ from acms_platform.tokens import Principal
 
 SERVICE = "integrations"
 FEED = PolicyResource("enrolment_feed", "enrol")
+ATTENDANCE_FEED = PolicyResource("attendance_feed", "attendance")
 
 
 @dataclass
@@ -40,24 +41,31 @@ class Context:
     student_key: Callable[[str], str]
 
 
-async def authorise_feed(ctx: Context, principal: Principal) -> None:
-    """403 unless the caller is the ENROL feed's machine identity; a refusal is audited."""
+async def authorise_feed(
+    policy: PolicyClient,
+    database: Database,
+    outbox: Outbox,
+    principal: Principal,
+    feed: PolicyResource = FEED,
+) -> None:
+    """403 unless the caller is the feed's machine identity; a refusal is audited."""
     attr: dict[str, object] = {"is_service": principal.is_service}
     if principal.organisation_id is not None:
         attr["org_id"] = str(principal.organisation_id)
     caller = PolicyPrincipal(principal.id, list(principal.roles), attr)
-    if await ctx.policy.is_allowed(caller, FEED, "report"):
+    if await policy.is_allowed(caller, feed, "report"):
         return
     decision = access_decision(
         principal,
         service=SERVICE,
-        resource_kind=FEED.kind,
-        resource_id=FEED.id,
+        resource_kind=feed.kind,
+        resource_id=feed.id,
         action="report",
         allowed=False,
     )
-    await record_denial(ctx.database, ctx.outbox, decision)
-    raise Forbidden("only the ENROL feed's client may report enrolment changes")
+    await record_denial(database, outbox, decision)
+    what = "enrolment changes" if feed is FEED else "daily attendance"
+    raise Forbidden(f"only the Ministry's ENROL feed client may report {what}")
 
 
 def _refuse_conflicts(changes: list[EnrolmentChange]) -> None:
