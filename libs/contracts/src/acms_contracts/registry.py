@@ -1,6 +1,7 @@
 """The registry of every event type known to this build of the contracts."""
 
 from acms_contracts import (
+    agencies,
     attendance,
     audit,
     cases,
@@ -37,6 +38,8 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     referrals.ReferralAssigned,
     enrolments.StudentEnrolmentChanged,
     attendance.StudentAttendanceRecorded,
+    agencies.AgencyInformationReturned,
+    agencies.AgencyLocationRecorded,
     cases.CaseOpened,
     cases.CaseClosed,
     cases.CaseProsecutionNoticeGiven,

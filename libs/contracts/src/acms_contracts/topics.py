@@ -11,6 +11,7 @@ REFERRALS = "acms.referrals.v1"
 CASES = "acms.cases.v1"
 ENROLMENTS = "acms.integrations.enrolments.v1"
 ATTENDANCE = "acms.integrations.attendance.v1"
+AGENCY_REQUESTS = "acms.integrations.agencies.v1"
 PLATFORM_PROBES = "acms.platform.probes.v1"
 PLATFORM_BENCHMARK = "acms.platform.benchmark.v1"
 # What the retention service says about the trail it keeps (checkpoints, alerts). Not an
@@ -25,6 +26,7 @@ ALL_TOPICS: tuple[str, ...] = (
     CASES,
     ENROLMENTS,
     ATTENDANCE,
+    AGENCY_REQUESTS,
     PLATFORM_PROBES,
     PLATFORM_BENCHMARK,
     RETENTION_AUDIT,
