@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from acms_contracts import topics
-from acms_integrations import api
+from acms_integrations import api, delivery
 from acms_integrations.handlers import handlers
 from acms_integrations.tables import projections
 from acms_platform.app import create_app
@@ -20,10 +20,12 @@ definition = ServiceDefinition(
     name="integrations",
     root=SERVICE_ROOT,
     handlers=handlers,
-    publishes=(topics.ENROLMENTS, topics.AUDIT_ACCESS),
+    publishes=(topics.ENROLMENTS, topics.AGENCY_REQUESTS, topics.AUDIT_ACCESS),
     actors=projections,
 )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, api.routers, settings)
+    app = create_app(definition, api.routers, settings)
+    delivery.run_alongside(app)  # information requests to the agencies' endpoints
+    return app
