@@ -12,7 +12,7 @@ through the partner API with that agency's client-credential token, as an agency
 An agency with neither a client nor a token only receives. The answers are fake (a
 "Demo Town" address). Tests steer it: `POST /_control/<agency>` with
 `{"mode": "up" | "down" | "slow", "delay_seconds": 2}` (down: 503 to every request;
-slow: wait before acknowledging), and read what it received: `GET /_received`.
+slow: take the request, then wait before acknowledging it), and read what it received: `GET /_received`.
 """
 
 from __future__ import annotations
@@ -55,14 +55,17 @@ class Simulator:
         state = self.agencies[agency]
         if state.mode == "down":
             return 503, {"detail": f"{agency} is down (simulated)"}
-        if state.mode == "slow":
-            time.sleep(state.delay_seconds)
         with self.lock:
             seen = state.received.get(key)
             if seen is not None:
                 seen["deliveries"] += 1
-                return 200, {"status": "already received", "idempotency_key": key}
-            state.received[key] = {"body": body, "deliveries": 1, "answered": False}
+            else:
+                state.received[key] = {"body": body, "deliveries": 1, "answered": False}
+        if state.mode == "slow":
+            # Taken, not yet acknowledged: a sender killed now has sent it without knowing.
+            time.sleep(state.delay_seconds)
+        if seen is not None:
+            return 200, {"status": "already received", "idempotency_key": key}
         if state.client or state.token:
             threading.Thread(target=self.answer, args=(agency, key, body), daemon=True).start()
         return 200, {"status": "received", "idempotency_key": key}
