@@ -12,7 +12,8 @@ through the partner API with that agency's client-credential token, as an agency
 An agency with neither a client nor a token only receives. The answers are fake (a
 "Demo Town" address). Tests steer it: `POST /_control/<agency>` with
 `{"mode": "up" | "down" | "slow", "delay_seconds": 2}` (down: 503 to every request;
-slow: take the request, then wait before acknowledging it), and read what it received: `GET /_received`.
+slow: take the request, then wait before acknowledging it), and read what it received:
+`GET /_received`.
 """
 
 from __future__ import annotations
