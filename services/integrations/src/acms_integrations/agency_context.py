@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from acms_integrations.tables import organisations
 from acms_platform.access import RequestAccess, ResourceKind
 from acms_platform.outbox import Outbox
 from acms_platform.settings import Settings
@@ -34,3 +37,10 @@ class SharingContext:
     @staticmethod
     def now() -> datetime:
         return datetime.now(UTC)
+
+
+async def org_type_of(session: AsyncSession, organisation_id: UUID) -> str | None:
+    """The organisation's type in this service's projection; None if not known here."""
+    table = organisations.table
+    statement = select(table.c.org_type).where(table.c.id == organisation_id)
+    return (await session.execute(statement)).scalar_one_or_none()

@@ -19,7 +19,12 @@ from sqlalchemy.engine import Row
 
 from acms_contracts.agencies import AgencyInformationReturned, AgencyLocationRecorded
 from acms_integrations import case_relationships
-from acms_integrations.agency_context import AGENCY_LINK, AGENCY_REQUEST, SharingContext
+from acms_integrations.agency_context import (
+    AGENCY_LINK,
+    AGENCY_REQUEST,
+    SharingContext,
+    org_type_of,
+)
 from acms_integrations.agency_schemas import (
     AgencyLink,
     AgencyView,
@@ -33,7 +38,6 @@ from acms_integrations.agency_schemas import (
 from acms_integrations.agency_tables import agency_links, agency_requests
 from acms_integrations.agreements import AGREEMENTS, Agency
 from acms_integrations.errors import Invalid
-from acms_integrations.tables import organisations
 from acms_platform.errors import Conflict, Forbidden
 from acms_platform.policy import PolicyResource
 
@@ -59,31 +63,28 @@ async def _links(ctx: SharingContext) -> dict[str, UUID]:
 async def list_agencies(ctx: SharingContext) -> list[AgencyView]:
     links = await _links(ctx)
     views = []
-    for agency, agreement in AGREEMENTS.items():
+    for agency in AGREEMENTS:
         await ctx.access.authorise(AGENCY_LINK, PolicyResource("agency_link", agency.value))
-        views.append(
-            AgencyView(
-                agency=agency,
-                agreement_name=agreement.name,
-                agreement_version=agreement.version,
-                purpose=agreement.purpose,
-                fields=sorted(agreement.fields),
-                organisation_id=links.get(agency.value),
-            )
-        )
+        views.append(agency_view(agency, links.get(agency.value)))
     return views
+
+
+def agency_view(agency: Agency, organisation_id: UUID | None) -> AgencyView:
+    agreement = AGREEMENTS[agency]
+    return AgencyView(
+        agency=agency,
+        agreement_name=agreement.name,
+        agreement_version=agreement.version,
+        purpose=agreement.purpose,
+        fields=sorted(agreement.fields),
+        organisation_id=organisation_id,
+    )
 
 
 async def link_agency(ctx: SharingContext, agency: Agency, link: AgencyLink) -> AgencyView:
     """Say which identity organisation is `agency` (the platform admin)."""
     await ctx.access.authorise(AGENCY_LINK, PolicyResource("agency_link", agency.value), "link")
-    table = organisations.table
-    org_type = (
-        await ctx.session.execute(
-            select(table.c.org_type).where(table.c.id == link.organisation_id)
-        )
-    ).scalar_one_or_none()
-    if org_type != "agency":
+    if await org_type_of(ctx.session, link.organisation_id) != "agency":
         raise Invalid(
             [("organisation_id", f"no agency organisation {link.organisation_id} is known here")]
         )
@@ -106,15 +107,7 @@ async def link_agency(ctx: SharingContext, agency: Agency, link: AgencyLink) -> 
     await ctx.session.execute(
         statement.on_conflict_do_update(index_elements=[agency_links.c.agency], set_=values)
     )
-    agreement = AGREEMENTS[agency]
-    return AgencyView(
-        agency=agency,
-        agreement_name=agreement.name,
-        agreement_version=agreement.version,
-        purpose=agreement.purpose,
-        fields=sorted(agreement.fields),
-        organisation_id=link.organisation_id,
-    )
+    return agency_view(agency, link.organisation_id)
 
 
 async def create_request(

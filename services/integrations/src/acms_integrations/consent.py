@@ -23,7 +23,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
 from acms_integrations import case_relationships, disclosures
-from acms_integrations.agency_context import CONSENT, SHARE, SharingContext
+from acms_integrations.agency_context import CONSENT, SHARE, SharingContext, org_type_of
 from acms_integrations.agency_schemas import (
     SHAREABLE_FIELDS,
     ConsentView,
@@ -95,12 +95,7 @@ async def record_consent(ctx: SharingContext, case_id: UUID, command: NewConsent
         problems.append(("expires_at", "not after given_at"))
     elif command.expires_at <= now:
         problems.append(("expires_at", "already past"))
-    table = organisations.table
-    party_type = (
-        await ctx.session.execute(
-            select(table.c.org_type).where(table.c.id == command.party_org_id)
-        )
-    ).scalar_one_or_none()
+    party_type = await org_type_of(ctx.session, command.party_org_id)
     if party_type != "agency":
         problems.append(
             ("party_org_id", f"no agency or third party {command.party_org_id} is known here")
