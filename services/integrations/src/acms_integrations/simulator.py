@@ -34,6 +34,7 @@ log = logging.getLogger("agency-simulator")
 
 AGENCIES = ("immigration", "msd", "oranga_tamariki", "police")
 ANSWER_ATTEMPTS = 30
+TOKEN_REUSE_SECONDS = 240  # identity's access tokens live 5 minutes
 
 
 @dataclass
@@ -42,6 +43,7 @@ class AgencyState:
     delay_seconds: float = 0.0
     client: tuple[str, str] | None = None  # client-credential id and secret
     token: str | None = None  # a fixed access token (tests)
+    issued: tuple[str, float] | None = None  # a client-credential token and when it was got
     received: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -75,6 +77,9 @@ class Simulator:
         if state.token:
             return state.token
         assert state.client is not None
+        with self.lock:
+            if state.issued and time.monotonic() - state.issued[1] < TOKEN_REUSE_SECONDS:
+                return state.issued[0]
         client_id, secret = state.client
         response = httpx.post(
             f"{self.identity_url}/token/client",
@@ -82,7 +87,10 @@ class Simulator:
             timeout=10,
         )
         response.raise_for_status()
-        return str(response.json()["access_token"])
+        token = str(response.json()["access_token"])
+        with self.lock:
+            state.issued = (token, time.monotonic())
+        return token
 
     def answer(self, agency: str, key: str, body: dict[str, Any]) -> None:
         """Answer through the partner API; retried while the request is not yet shown as
