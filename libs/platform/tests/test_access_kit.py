@@ -78,6 +78,7 @@ def test_a_role_granted_after_the_token_is_not_needed_for_the_token_to_work():
     assert actor.roles == ("school_leader",)
     assert actor.policy_principal.attr == {
         "monitored_asp_ids": [],
+        "is_service": False,
         "org_id": str(ORG),
         "org_type": "school",
     }

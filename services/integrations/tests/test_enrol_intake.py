@@ -124,6 +124,8 @@ async def test_another_machine_identity_cannot_report_and_is_audited(world):
         topics.AUDIT_ACCESS,
         lambda e: (
             e["producer"] == "integrations"
+            # integrations also audits requests (ApiRequestAudited), which name no kind
+            and e["event_type"] == "AccessDecisionRecorded"
             and e["payload"]["resource_kind"] == "enrolment_feed"
             and "agency_client" in e["payload"]["roles"]
         ),

@@ -1,6 +1,7 @@
 """The registry of every event type known to this build of the contracts."""
 
 from acms_contracts import (
+    agencies,
     attendance,
     audit,
     cases,
@@ -40,6 +41,8 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     attendance.StudentAttendanceRecorded,
     ministry.EnrolmentRecordReported,
     ministry.AttendanceMarkReported,
+    agencies.AgencyInformationReturned,
+    agencies.AgencyLocationRecorded,
     cases.CaseOpened,
     cases.CaseClosed,
     cases.CaseProsecutionNoticeGiven,

@@ -15,6 +15,7 @@ ATTENDANCE = "acms.integrations.attendance.v1"
 # records as the batch uploads, one per message; services/integrations/README.md).
 MINISTRY_ENROLMENTS = "acms.ministry.enrolments.v1"
 MINISTRY_ATTENDANCE = "acms.ministry.attendance.v1"
+AGENCY_REQUESTS = "acms.integrations.agencies.v1"
 PLATFORM_PROBES = "acms.platform.probes.v1"
 PLATFORM_BENCHMARK = "acms.platform.benchmark.v1"
 # What the retention service says about the trail it keeps (checkpoints, alerts). Not an
@@ -31,6 +32,7 @@ ALL_TOPICS: tuple[str, ...] = (
     ATTENDANCE,
     MINISTRY_ENROLMENTS,
     MINISTRY_ATTENDANCE,
+    AGENCY_REQUESTS,
     PLATFORM_PROBES,
     PLATFORM_BENCHMARK,
     RETENTION_AUDIT,

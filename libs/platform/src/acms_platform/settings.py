@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     # it: requests already in flight, and pages open, at the moment of the move are not alerts.
     alert_relationship_grace_seconds: int = Field(default=300, ge=0)
 
+    # Integrations' agency information requests (services/integrations/README.md): where
+    # each agency's endpoint is (the agency simulator's by default), and how delivery to
+    # it retries: after base * 2^(attempts - 1) seconds, at most max, while it fails.
+    agency_immigration_url: str = "http://127.0.0.1:8190/immigration"
+    agency_msd_url: str = "http://127.0.0.1:8190/msd"
+    agency_oranga_tamariki_url: str = "http://127.0.0.1:8190/oranga_tamariki"
+    agency_police_url: str = "http://127.0.0.1:8190/police"
+    agency_delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    agency_retry_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    agency_retry_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    agency_delivery_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from acms_integrations import service
+from acms_integrations import agency_api, service
 from acms_integrations.dependencies import EnrolFeedClient, IntegrationsContext
 from acms_integrations.schemas import MAX_CHANGES_PER_BATCH, EnrolmentChanges, IntakeReport
 from acms_integrations.tables import projections
@@ -30,4 +30,4 @@ async def report_enrolment_changes(
     return await service.report_enrolment_changes(ctx, batch)
 
 
-routers = [projections.router, router]
+routers = [projections.router, router, *agency_api.routers]

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from acms_contracts import topics
-from acms_integrations import api, batch_api
+from acms_integrations import api, batch_api, delivery
 from acms_integrations.handlers import handlers
 from acms_integrations.ministry_handlers import StudentKeys
 from acms_integrations.tables import projections
@@ -21,7 +21,7 @@ definition = ServiceDefinition(
     name="integrations",
     root=SERVICE_ROOT,
     handlers=handlers,
-    publishes=(topics.ENROLMENTS, topics.ATTENDANCE, topics.AUDIT_ACCESS),
+    publishes=(topics.ENROLMENTS, topics.ATTENDANCE, topics.AGENCY_REQUESTS, topics.AUDIT_ACCESS),
     actors=projections,
     streamed_uploads=batch_api.STREAMED_UPLOADS,
 )
@@ -30,4 +30,5 @@ definition = ServiceDefinition(
 def create(settings: Settings | None = None) -> FastAPI:
     app = create_app(definition, [*api.routers, *batch_api.routers], settings)
     StudentKeys.of = app.state.runtime.settings.student_key
+    delivery.run_alongside(app)  # information requests to the agencies' endpoints
     return app

@@ -63,7 +63,11 @@ class Actor:
     def policy_principal(self) -> PolicyPrincipal:
         # Unknown attributes are left out, not sent as null: a rule comparing two nulls
         # must not match.
-        attr: dict[str, Any] = {"monitored_asp_ids": list(self.monitored_asp_ids)}
+        attr: dict[str, Any] = {
+            "monitored_asp_ids": list(self.monitored_asp_ids),
+            # true only for a client-credential token: a machine identity, never a person
+            "is_service": self.principal.is_service,
+        }
         for name in ("org_id", "org_type", "parent_school_id", "region"):
             value = getattr(self, name)
             if value is not None:
