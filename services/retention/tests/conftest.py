@@ -15,9 +15,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from acms_contracts.vocabulary import Role
+from acms_platform.testing.accounts import known_account
 from acms_platform.testing.openapi import check_responses
 from acms_platform.testing.pdp import private_pdp
 from acms_platform.testing.plugin import RUN_ID, create_database, settings_for_test
+from acms_platform.testing.tokens import TestSigner
 from acms_retention.app import create
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
@@ -63,3 +66,13 @@ async def retention(infrastructure, retention_pdp) -> AsyncIterator[httpx.AsyncC
         client.app = app  # type: ignore[attr-defined]
         check_responses(client)
         yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def service(retention):
+    """The service, with a privacy officer's headers as `service.officer` (the alert tests)."""
+    signer = TestSigner()
+    signer.trusted_by(retention.app)
+    officer = await known_account(retention.app, signer, [Role.PRIVACY_OFFICER])
+    retention.officer = officer.headers  # type: ignore[attr-defined]
+    return retention

@@ -12,15 +12,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 
 from acms_contracts import EventEnvelope, event_class
 from acms_contracts.cases import CaseTransferred
 from acms_contracts.referrals import ReferralReallocated
-from acms_contracts.vocabulary import Role
-from acms_platform.testing.accounts import known_account
-from acms_platform.testing.tokens import TestSigner
 from acms_retention.tables import ended_relationships
 
 from .audit_events import access, publish, stored
@@ -30,15 +26,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 NZ = ZoneInfo("Pacific/Auckland")
 MORNING = datetime(2026, 5, 4, 10, 0, tzinfo=NZ)  # a Monday, 10:00 in New Zealand
 NIGHT = datetime(2026, 5, 5, 3, 0, tzinfo=NZ)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def service(retention):
-    signer = TestSigner()
-    signer.trusted_by(retention.app)
-    officer = await known_account(retention.app, signer, [Role.PRIVACY_OFFICER])
-    retention.officer = officer.headers  # type: ignore[attr-defined]
-    return retention
 
 
 async def alerts_of(service, account: str) -> list[dict]:

@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.identity import RoleGranted
@@ -23,15 +22,6 @@ from .audit_events import access, publish, stored
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def service(retention):
-    signer = TestSigner()
-    signer.trusted_by(retention.app)
-    officer = await known_account(retention.app, signer, [Role.PRIVACY_OFFICER])
-    retention.officer = officer.headers  # type: ignore[attr-defined]
-    return retention
 
 
 async def alerts_after(service, account: str, *envelopes: EventEnvelope, topic=topics.AUDIT_ACCESS):
