@@ -177,3 +177,32 @@ async def test_alerts_are_refused_to_everyone_but_the_privacy_officer(service):
         path = f"/audit/alerts/{uuid.uuid4()}/acknowledgement"
         refused = await service.post(path, json={"note": "x"}, headers=headers)
         assert refused.status_code == 404
+
+
+async def test_a_failing_rule_leaves_the_event_stored_and_the_other_rules_alerts_undone(
+    service, monkeypatch
+):
+    """A bug in one rule must not cost the trail its record (nor dead-letter the event):
+    the step is undone in its savepoint, with any alert it had raised, and the event is
+    stored; the next event is evaluated again."""
+    from acms_retention.alerts import AlertRules
+
+    account = str(uuid.uuid4())
+    students = [str(uuid.uuid4()) for _ in range(3)]
+    original = AlertRules._outside_usual_hours
+
+    def broken(self, session, row):
+        raise RuntimeError("a rule's bug")
+
+    monkeypatch.setattr(AlertRules, "_outside_usual_hours", broken)
+    # Three distinct students: the first rule raises its alert, then the broken rule fails,
+    # so the whole step (that alert included) is undone; the events are stored all the same.
+    burst = reads(account, students, T0 + timedelta(days=3), timedelta(minutes=1))
+    assert await alerts_after(service, account, *burst) == []
+
+    monkeypatch.setattr(AlertRules, "_outside_usual_hours", original)
+    later = access(
+        account=account, student_key=students[0], occurred_at=T0 + timedelta(days=3, minutes=5)
+    )
+    (alert,) = await alerts_after(service, account, later)
+    assert alert["rule"] == "many_distinct_students" and alert["count"] == 3

@@ -85,9 +85,15 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def queued_in(session: AsyncSession) -> int:
+def queued_in(session: AsyncSession | Session) -> int:
     """Events added in the session's open transaction, written when it commits."""
     return len(session.info.get(_PENDING, ()))
+
+
+def discard_queued_after(session: AsyncSession | Session, count: int) -> None:
+    """Forget the events queued after the first `count` (a step rolled back to its
+    savepoint takes its events with it)."""
+    del session.info.get(_PENDING, [])[count:]
 
 
 async def pending_count(session: AsyncSession) -> int:

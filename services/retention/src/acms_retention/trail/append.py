@@ -10,6 +10,7 @@ own unique event id makes exactly-once independent of the inbox's retention.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,9 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from acms_contracts import Event, EventEnvelope
+from acms_platform.outbox import discard_queued_after, queued_in
 from acms_retention.tables import audit_trail
 from acms_retention.trail import chain
 from acms_retention.trail.extraction import TrailIndex, index_for
+
+log = logging.getLogger(__name__)
 
 _PENDING = "acms_trail_pending"
 _AFTER_APPEND = "acms_trail_after_append"
@@ -62,7 +66,30 @@ def _append_pending(session: Session) -> None:
     if pending:
         rows = append(session, pending)
         for step in after_append:
+            _run_step(session, step, rows)
+
+
+def _run_step(session: Session, step: AfterAppend, rows: list[dict[str, Any]]) -> None:
+    """Run one after-append step in a savepoint. A step that fails (an alert rule's bug, a
+    constraint) is undone alone, with the events it queued, and logged: the audit events
+    are stored whatever happens to the rules evaluated on them, never dead-lettered."""
+    queued = queued_in(session)
+    try:
+        with session.connection().begin_nested():
             step(session, rows)
+    except Exception as error:  # noqa: BLE001  # any failure of a step leaves the trail whole
+        discard_queued_after(session, queued)
+        log.error(
+            "after-append step %s failed on %d trail rows (%s), stored without it: event ids %s",
+            _step_name(step),
+            len(rows),
+            type(error).__name__,
+            [str(row["event_id"]) for row in rows[:20]],
+        )
+
+
+def _step_name(step: AfterAppend) -> str:
+    return getattr(step, "__name__", type(step).__name__)
 
 
 @sa_event.listens_for(Session, "after_rollback")
