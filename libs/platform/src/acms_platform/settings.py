@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     activation_ttl_hours: int = Field(default=72, ge=1, le=720)
     password_reset_ttl_minutes: int = Field(default=60, ge=5, le=1440)
     # Sign-in throttling (services/identity/README.md): free failures per account (from
-    # clients it has not signed in from before) and per client, then a delay of
-    # base * 2^(n - free - 1) seconds, at most max; failures older than the window forgotten.
+    # clients it has not signed in from before) and per client; from the free-th failure on,
+    # the next attempt waits base * 2^(n - free) seconds, at most max. Failures older than
+    # the window are forgotten.
     sign_in_free_failures_account: int = Field(default=5, ge=1, le=1000)
     sign_in_free_failures_client: int = Field(default=50, ge=1, le=100_000)
     sign_in_delay_base_seconds: float = Field(default=1.0, gt=0, le=3600)

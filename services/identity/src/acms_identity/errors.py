@@ -25,6 +25,7 @@ class TokenRefused(PlatformError):
 
     status_code = 400
 
+
 __all__ = [
     "Conflict",
     "Forbidden",

@@ -76,6 +76,10 @@ async def send_activation(settings: Settings, mail: ActivationMail) -> None:
         await asyncio.to_thread(_send, settings, compose(settings, mail))
     except (OSError, smtplib.SMTPException) as error:
         # The class only: the server's reply may quote the recipient.
-        log.warning("mail server %s:%s refused or unreachable: %s",
-                    settings.smtp_host, settings.smtp_port, type(error).__name__)
+        log.warning(
+            "mail server %s:%s refused or unreachable: %s",
+            settings.smtp_host,
+            settings.smtp_port,
+            type(error).__name__,
+        )
         raise MailUnavailable("mail server unavailable: nothing was sent or changed") from None

@@ -172,10 +172,16 @@ async def revoke_refresh_tokens(session: AsyncSession, account_id: UUID, at: dat
     )
 
 
-LEAD_ROLE_OF_ORG_TYPE = {"school": "school_leader", "asp": "asp_workflow_lead", "isp": "isp_workflow_lead"}
+LEAD_ROLE_OF_ORG_TYPE = {
+    "school": "school_leader",
+    "asp": "asp_workflow_lead",
+    "isp": "isp_workflow_lead",
+}
 
 
-async def organisation_has_lead(session: AsyncSession, organisation_id: UUID, org_type: str) -> bool:
+async def organisation_has_lead(
+    session: AsyncSession, organisation_id: UUID, org_type: str
+) -> bool:
     """Whether an account of the organisation (enabled, activated or invited) holds its
     lead role: the platform admin invites only the first."""
     role = LEAD_ROLE_OF_ORG_TYPE.get(org_type)

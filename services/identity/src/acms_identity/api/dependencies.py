@@ -29,7 +29,9 @@ def get_context(
 IdentityContext = Annotated[Context, Depends(get_context)]
 
 
-def get_system_context(session: DbSession, outbox: ServiceOutbox, runtime: ServiceRuntime) -> Context:
+def get_system_context(
+    session: DbSession, outbox: ServiceOutbox, runtime: ServiceRuntime
+) -> Context:
     """For routes open to anyone (password reset): no actor, so no access decisions."""
     return Context(
         session=session, outbox=outbox, database=runtime.database, settings=runtime.settings

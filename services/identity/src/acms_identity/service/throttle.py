@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import case, delete, func, select, update
@@ -103,10 +103,14 @@ async def retry_after(session: AsyncSession, counters: list[Counter], now: datet
 
 
 def delay_after(settings: Settings, failures: int, free: int) -> float:
-    if failures <= free:
+    """After `free` failures the next attempt waits base seconds, then twice as long after
+    each further failure, at most max."""
+    if failures < free:
         return 0.0
-    exponent = min(failures - free - 1, 40)
-    return min(settings.sign_in_delay_base_seconds * 2**exponent, settings.sign_in_delay_max_seconds)
+    exponent = min(failures - free, 40)
+    return min(
+        settings.sign_in_delay_base_seconds * 2**exponent, settings.sign_in_delay_max_seconds
+    )
 
 
 async def count_failure(
