@@ -207,9 +207,19 @@ async def register_organisations(
     with catchments; those already registered are kept. Straight to the identity
     process, not the gateway, whose per-IP rate limit (50/s) is not what is measured."""
     from acms_identity.bootstrap import bootstrap_platform_admin
+    from acms_identity.local_mail import activate_invited
+    from acms_identity.tables import accounts as accounts_table
     from acms_identity.tables import catchments
 
-    await bootstrap_platform_admin(identity_db, ADMIN_EMAIL, PASSWORD, "Bench admin")
+    async with identity_db.transaction() as session:
+        known = await session.execute(
+            select(accounts_table.c.password_hash).where(accounts_table.c.email == ADMIN_EMAIL)
+        )
+        activated = known.scalar() is not None
+    settings = load_settings("identity")
+    await bootstrap_platform_admin(identity_db, settings, ADMIN_EMAIL, "Bench admin")
+    if not activated:
+        await activate_invited(identity_db, [ADMIN_EMAIL], PASSWORD)
     headers, _ = await sign_in(client, ADMIN_EMAIL)
     have = await registered(identity_db)
     wanted = [(OrgType.ASP, ASP_NAME.format(n)) for n in range(ASPS)]
@@ -270,11 +280,14 @@ async def ensure_account(identity_db: Database, case: Case, organisation: UUID) 
             organisation_id=organisation,
             display_name=case.email.split("@")[0],
             email=case.email,
-            password=PASSWORD,
             roles=[case.role],
         )
-        await accounts.create_account(system_context(identity_db, session), None, command)
-        print(f"identity: account {case.email} ({case.role}) created", flush=True)
+        ctx = system_context(identity_db, session, load_settings("identity"))
+        await accounts.create_account(ctx, None, command)
+    from acms_identity.local_mail import activate_invited
+
+    await activate_invited(identity_db, [case.email], PASSWORD)  # as the invitee would
+    print(f"identity: account {case.email} ({case.role}) invited and activated", flush=True)
 
 
 # --- referrals: seed, projection -------------------------------------------------------------

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # deploy/infra.sh up|down|status [component...]: local infrastructure.
-# Components (default: all): postgres kafka cerbos nginx; up in that order, down in reverse.
+# Components (default: all): postgres kafka cerbos mail nginx; up in that order, down in reverse.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
-ALL_COMPONENTS=(postgres kafka cerbos nginx)
+ALL_COMPONENTS=(postgres kafka cerbos mail nginx)
 action=${1:-status}; shift || true
 wanted=("$@")
 for c in "${wanted[@]}"; do
@@ -27,5 +27,5 @@ case $action in
     rc=0
     for c in "${selected[@]}"; do "$ROOT/deploy/$c.sh" status || rc=1; done
     exit $rc ;;
-  *) echo "usage: $0 up|down|status [postgres|kafka|cerbos|nginx ...]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [postgres|kafka|cerbos|mail|nginx ...]" >&2; exit 2 ;;
 esac

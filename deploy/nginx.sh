@@ -12,6 +12,9 @@ NGINX_PID=$NGINX_DIR/nginx.pid
 NGINX_ERR=$LOG_DIR/nginx-error.log
 RATE=${ACMS_GATEWAY_RATE:-50r/s}
 BURST=${ACMS_GATEWAY_BURST:-100}
+# Sign-in, activation and password reset: tighter than the rest (identity also throttles).
+SIGN_IN_RATE=${ACMS_GATEWAY_SIGN_IN_RATE:-5r/s}
+SIGN_IN_BURST=${ACMS_GATEWAY_SIGN_IN_BURST:-10}
 
 render() {
   mkdir -p "$NGINX_DIR/tmp"
@@ -31,6 +34,14 @@ render() {
         }
 "
   done
+  [[ " $SERVICES " == *" identity "* ]] && locations+="        location ~ ^/api/identity/(sign-in|activate|password-reset)\$ {
+            limit_req zone=acms_sign_in burst=$SIGN_IN_BURST nodelay;
+            include $ROOT/deploy/nginx/proxy_headers.conf;
+            proxy_set_header X-Forwarded-Prefix /api/identity;
+            rewrite ^/api/identity/(.*)\$ /\$1 break;
+            proxy_pass http://acms_identity;
+        }
+"
   # Integrations' batch files (services/integrations/README.md): the only bodies above
   # 1 MiB, streamed to the service as they arrive (no buffering, so no temp files), for as
   # long as a national file takes. The service counts them against its own limit.
@@ -58,6 +69,7 @@ render() {
   conf=${conf//@GATEWAY_PORT@/$ACMS_GATEWAY_PORT}
   conf=${conf//@RATE@/$RATE}
   conf=${conf//@BURST@/$BURST}
+  conf=${conf//@SIGN_IN_RATE@/$SIGN_IN_RATE}
   conf=${conf//@UPSTREAMS@/$upstreams}
   conf=${conf//@LOCATIONS@/$locations}
   printf '%s\n' "$conf" >"$NGINX_CONF.new"

@@ -3,6 +3,7 @@ on real PostgreSQL and Kafka, and a small world of organisations and accounts.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,8 @@ from acms_contracts.vocabulary import OrgType, Role
 from acms_identity import repository, signing
 from acms_identity.app import create
 from acms_identity.bootstrap import system_context
-from acms_identity.schemas import AssignCatchment, CreateAccount, RegisterOrganisation
+from acms_identity.local_mail import token_for
+from acms_identity.schemas import Activate, AssignCatchment, CreateAccount, RegisterOrganisation
 from acms_identity.service import accounts, organisations
 from acms_platform.testing.pdp import private_pdp
 
@@ -47,7 +49,11 @@ class World:
         """Run a use case as the system itself (no actor), committing."""
         runtime = self.client.app.state.runtime  # type: ignore[attr-defined]
         async with runtime.database.transaction() as session:
-            return await use_case(system_context(runtime.database, session), None, *arguments)
+            ctx = system_context(runtime.database, session, runtime.settings)
+            return await use_case(ctx, None, *arguments)
+
+    def email_of(self, name: str, org: str) -> str:
+        return f"{name}.{self.orgs[org].hex[:8]}@test.example.org"
 
     async def token_for(self, name: str) -> str:
         runtime = self.client.app.state.runtime  # type: ignore[attr-defined]
@@ -64,17 +70,25 @@ class World:
     async def add_account(
         self, name: str, org: str, roles: list[Role], password: str | None = None
     ) -> UUID:
+        """Invite the account (as the system); with `password`, also do what the invitee
+        does: read the token from the mail that arrived, and activate (`POST /activate`)."""
+        email = self.email_of(name, org)
         command = CreateAccount(
-            organisation_id=self.orgs[org],
-            display_name=f"Test {name}",
-            email=f"{name}.{self.orgs[org].hex[:8]}@test.example.org",
-            password=password,
-            roles=roles,
+            organisation_id=self.orgs[org], display_name=f"Test {name}", email=email, roles=roles
         )
         created = await self.system(accounts.create_account, command)
         self.accounts[name] = created.id
         self.tokens[name] = await self.token_for(name)
+        if password is not None:
+            await self.activate(email, password)
         return created.id
+
+    async def activate(self, email: str, password: str, purpose: str = "invitation") -> None:
+        token = await asyncio.to_thread(token_for, email, None, purpose)
+        response = await self.client.post(
+            "/activate", json=Activate(token=token, password=password).model_dump()
+        )
+        assert response.status_code == 204, response.text
 
 
 ORGANISATIONS: list[tuple[str, OrgType, str | None]] = [
@@ -108,7 +122,11 @@ ACCOUNTS: list[tuple[str, str, list[Role]]] = [
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def identity(start_service, identity_pdp) -> httpx.AsyncClient:
-    return await start_service("identity", create, cerbos_url=identity_pdp)
+    # Every test client is 127.0.0.1: the per-client throttle is tested on clients of its
+    # own (test_sign_in_throttle.py), not on the address every test shares.
+    return await start_service(
+        "identity", create, cerbos_url=identity_pdp, sign_in_free_failures_client=100_000
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -1,5 +1,7 @@
 """ACCESS-MODEL.md section 5, last rows: who may manage whose accounts and roles."""
 
+import uuid
+
 import pytest
 
 from acms_contracts.vocabulary import Role
@@ -46,7 +48,6 @@ async def _manage_everything(world, actor: str, org: str) -> list[int]:
         ("office_a", "school_a"),
         ("asp_lead_a", "asp_a"),
         ("isp_lead_a", "isp_a"),
-        ("admin", "ministry"),
         ("admin", "region"),
     ],
 )
@@ -233,3 +234,57 @@ async def test_machine_roles_are_only_for_machine_identities(world, role, org):
     assert response.status_code == 422
     assert response.json()["detail"].startswith("role:")
     assert "machine identity" in response.json()["detail"]
+
+
+async def test_a_platform_admins_grant_of_a_ministry_role_waits_for_a_second_admin(world):
+    """The Ministry's person roles all see student data: four eyes (test_four_eyes.py)."""
+    statuses = await _manage_everything(world, "admin", "ministry")
+    assert statuses == [201, 200, 200, 200, 404], "granted, pending: nothing to revoke"
+
+
+# Issue 15, finding 3: only a school leader makes (or unmakes) a school leader.
+async def test_office_support_cannot_invite_a_school_leader(world):
+    response = await world.client.post(
+        "/accounts",
+        json={
+            "organisation_id": str(world.orgs["school_a"]),
+            "display_name": "Would-be Leader",
+            "email": f"leader.{uuid.uuid4().hex[:8]}@test.example.org",
+            "roles": ["school_leader"],
+        },
+        headers=world.as_("office_a"),
+    )
+    assert response.status_code == 403, response.text
+
+
+async def test_office_support_cannot_grant_school_leader_but_the_leader_can(world):
+    name = f"staff_{uuid.uuid4().hex[:6]}"
+    await world.add_account(name, "school_a", [Role.SCHOOL_STAFF])
+    target = world.accounts[name]
+    by_office = await world.client.post(
+        f"/accounts/{target}/roles", json={"role": "school_leader"}, headers=world.as_("office_a")
+    )
+    assert by_office.status_code == 403, by_office.text
+    staff = await world.client.post(
+        f"/accounts/{target}/roles",
+        json={"role": "school_office_support"},
+        headers=world.as_("office_a"),
+    )
+    assert staff.status_code == 200, "office support manages staff and office accounts"
+    by_leader = await world.client.post(
+        f"/accounts/{target}/roles", json={"role": "school_leader"}, headers=world.as_("leader_a")
+    )
+    assert by_leader.status_code == 200 and "school_leader" in by_leader.json()["roles"]
+    revoke = await world.client.delete(
+        f"/accounts/{target}/roles/school_leader", headers=world.as_("office_a")
+    )
+    assert revoke.status_code == 403
+
+
+async def test_office_support_cannot_disable_a_school_leader(world):
+    name = f"leader_{uuid.uuid4().hex[:6]}"
+    await world.add_account(name, "school_a", [Role.SCHOOL_LEADER])
+    response = await world.client.post(
+        f"/accounts/{world.accounts[name]}/disable", headers=world.as_("office_a")
+    )
+    assert response.status_code == 403

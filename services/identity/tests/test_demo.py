@@ -9,15 +9,17 @@ from acms_contracts.vocabulary import Role
 from acms_identity.bootstrap import system_context
 from acms_identity.demo import DEMO_PASSWORD, build_country
 from acms_identity.demo_students import student_records
+from acms_identity.local_mail import activate_invited
 from acms_identity.tables import account_roles, accounts, organisations
 from acms_platform.outbox import queued_in
 
 
-async def _build_and_roll_back(database, schools: int, seed: int):
+async def _build_and_roll_back(database, settings, schools: int, seed: int):
     async with database.sessions() as session:
         transaction = await session.begin()
         try:
-            country = await build_country(system_context(database, session), schools, seed)
+            ctx = system_context(database, session, settings)
+            country = await build_country(ctx, schools, seed)
             names = sorted(
                 (
                     await session.execute(
@@ -37,9 +39,9 @@ async def _build_and_roll_back(database, schools: int, seed: int):
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_demo_country_has_every_role_and_is_deterministic(identity):
-    database = identity.app.state.runtime.database
-    first = await _build_and_roll_back(database, schools=20, seed=3)
-    second = await _build_and_roll_back(database, schools=20, seed=3)
+    runtime = identity.app.state.runtime
+    first = await _build_and_roll_back(runtime.database, runtime.settings, schools=20, seed=3)
+    second = await _build_and_roll_back(runtime.database, runtime.settings, schools=20, seed=3)
     country, school_names, roles, events, _ = first
     assert len(country.schools) == 20 and len(country.regions) == 15
     assert roles == {role.value for role in Role}
@@ -48,10 +50,18 @@ async def test_demo_country_has_every_role_and_is_deterministic(identity):
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_demo_accounts_sign_in_with_the_demo_password(identity):
-    database = identity.app.state.runtime.database
+async def test_demo_accounts_are_invited_and_activated_from_their_mail(identity):
+    runtime = identity.app.state.runtime
+    database = runtime.database
     async with database.transaction() as session:
-        await build_country(system_context(database, session), 1, seed=uuid.uuid4().int % 1000)
+        ctx = system_context(database, session, runtime.settings)
+        country = await build_country(ctx, 1, seed=uuid.uuid4().int % 1000)
+    async with database.transaction() as session:
+        hashes = await session.execute(
+            select(accounts.c.password_hash).where(accounts.c.email.in_(country.emails))
+        )
+        assert set(hashes.scalars()) == {None}, "invited: nobody chose a password for them"
+    await activate_invited(database, country.emails, DEMO_PASSWORD)
     # The first demo load in this database owns admin@demo.example.org.
     response = await identity.post(
         "/sign-in", json={"email": "admin@demo.example.org", "password": DEMO_PASSWORD}

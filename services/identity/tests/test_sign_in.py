@@ -1,15 +1,13 @@
-"""Password sign-in, lock-out, refresh tokens, sign-out and client credentials."""
+"""Password sign-in, refresh tokens, sign-out and client credentials (throttling:
+test_sign_in_throttle.py)."""
 
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from sqlalchemy import update
 
 from acms_contracts.vocabulary import Role
-from acms_identity.tables import accounts
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -69,24 +67,6 @@ async def test_unknown_email_costs_as_much_argon2_work_as_a_wrong_password(world
 
     known, unknown = await median_seconds(email), await median_seconds("ghost@test.example.org")
     assert 0.5 < unknown / known < 2.0, (known, unknown)
-
-
-async def test_five_failed_sign_ins_lock_the_account_for_fifteen_minutes(world):
-    email = await _person(world)
-    for _ in range(5):
-        assert (await _sign_in(world, email, "wrong-password")).status_code == 401
-    assert (await _sign_in(world, email)).status_code == 401, "locked: even the right password"
-    runtime = world.client.app.state.runtime
-    async with runtime.database.transaction() as session:
-        row = (await session.execute(accounts.select().where(accounts.c.email == email))).one()
-        remaining = row.locked_until - datetime.now(UTC)
-        assert timedelta(minutes=14) < remaining <= timedelta(minutes=15)
-        await session.execute(
-            update(accounts)
-            .where(accounts.c.email == email)
-            .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
-        )
-    assert (await _sign_in(world, email)).status_code == 200, "unlocked after the lock-out"
 
 
 async def test_four_failures_then_success_resets_the_count(world):

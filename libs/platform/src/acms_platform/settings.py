@@ -93,6 +93,30 @@ class Settings(BaseSettings):
     agency_retry_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
     agency_delivery_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    # Identity's mail: invitations and password resets, sent over SMTP (locally the
+    # server deploy/mail.sh starts, whose Maildir is $RUN_DIR/mail). `public_url` is where
+    # people reach the gateway, for the instructions in the mail.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = Field(default="ACMS <no-reply@acms.example.org>", min_length=3)
+    public_url: str = "http://127.0.0.1:8080"
+    # How long an activation (invitation) and a password reset stay usable, once.
+    activation_ttl_hours: int = Field(default=72, ge=1, le=720)
+    password_reset_ttl_minutes: int = Field(default=60, ge=5, le=1440)
+    # Sign-in throttling (services/identity/README.md): free failures per account (from
+    # clients it has not signed in from before) and per client; from the free-th failure on,
+    # the next attempt waits base * 2^(n - free) seconds, at most max. Failures older than
+    # the window are forgotten.
+    sign_in_free_failures_account: int = Field(default=5, ge=1, le=1000)
+    sign_in_free_failures_client: int = Field(default=50, ge=1, le=100_000)
+    sign_in_delay_base_seconds: float = Field(default=1.0, gt=0, le=3600)
+    sign_in_delay_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    sign_in_failure_window_seconds: int = Field(default=3600, ge=60, le=30 * 86_400)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -131,7 +155,7 @@ class Settings(BaseSettings):
         return self.port or SERVICE_PORTS.get(self.service_name, 8000)
 
 
-SECRET_SETTINGS = frozenset({"student_key_secret"})
+SECRET_SETTINGS = frozenset({"student_key_secret", "smtp_password"})
 
 
 def load_settings(service_name: str, **overrides: object) -> Settings:

@@ -1,18 +1,18 @@
-"""Create the first platform admin (and the Ministry national office it belongs to).
+"""Invite the first platform admins (and make the Ministry national office they belong to).
 
-Everything else is then done through the API by that admin. Run against the service's
-database with the usual ACMS_* settings:
+Everything else is then done through the API by those admins. Like every account, a
+bootstrapped admin is an invitation: the activation token is mailed to the address (SMTP
+settings `ACMS_SMTP_*`) and its owner chooses the password (`POST /activate`). Run it for
+a second admin too: four-eyes grants need two. Against the service's database with the
+usual ACMS_* settings:
 
     uv run python -m acms_identity.bootstrap --email admin@ministry.example.org
-(the password is read from ACMS_BOOTSTRAP_PASSWORD or prompted for).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import os
 from uuid import UUID
 
 from sqlalchemy import select
@@ -23,23 +23,25 @@ from acms_identity.schemas import CreateAccount, RegisterOrganisation
 from acms_identity.service import accounts, organisations
 from acms_identity.service.context import SERVICE, Context
 from acms_identity.tables import accounts as accounts_table
+from acms_identity.tables import organisations as organisations_table
 from acms_platform.database import Database
 from acms_platform.migrations import upgrade_to_head
 from acms_platform.outbox import Outbox
-from acms_platform.settings import load_settings
+from acms_platform.settings import Settings, load_settings
 
 MINISTRY_NAME = "Ministry National Office"
 
 
-def system_context(database: Database, session: AsyncSession) -> Context:
+def system_context(database: Database, session: AsyncSession, settings: Settings) -> Context:
     """A context for use cases run by the system itself (no actor, no policy checks)."""
-    return Context(session=session, outbox=Outbox(SERVICE), database=database)
+    return Context(session=session, outbox=Outbox(SERVICE), database=database, settings=settings)
 
 
 async def bootstrap_platform_admin(
-    database: Database, email: str, password: str, display_name: str
+    database: Database, settings: Settings, email: str, display_name: str
 ) -> UUID:
-    """Idempotent: an existing account with this email is left as it is."""
+    """Idempotent: an existing account with this email is left as it is. A second admin
+    joins the Ministry national office the first one made."""
     async with database.transaction() as session:
         existing = await session.execute(
             select(accounts_table.c.id).where(accounts_table.c.email == email.lower())
@@ -47,18 +49,25 @@ async def bootstrap_platform_admin(
         found = existing.scalar_one_or_none()
         if found is not None:
             return found
-        ctx = system_context(database, session)
-        ministry = await organisations.register_organisation(
-            ctx, None, RegisterOrganisation(org_type=OrgType.MINISTRY_NATIONAL, name=MINISTRY_NAME)
-        )
+        ctx = system_context(database, session, settings)
+        ministry_id = (
+            await session.execute(
+                select(organisations_table.c.id).where(
+                    organisations_table.c.org_type == OrgType.MINISTRY_NATIONAL.value,
+                    organisations_table.c.name == MINISTRY_NAME,
+                )
+            )
+        ).scalar()
+        if ministry_id is None:
+            command = RegisterOrganisation(org_type=OrgType.MINISTRY_NATIONAL, name=MINISTRY_NAME)
+            ministry_id = (await organisations.register_organisation(ctx, None, command)).id
         account = await accounts.create_account(
             ctx,
             None,
             CreateAccount(
-                organisation_id=ministry.id,
+                organisation_id=ministry_id,
                 display_name=display_name,
                 email=email,
-                password=password,
                 roles=[Role.PLATFORM_ADMIN],
             ),
         )
@@ -69,14 +78,13 @@ async def _main(email: str, display_name: str) -> None:
     from acms_identity.app import SERVICE_ROOT
 
     settings = load_settings(SERVICE)
-    password = os.environ.get("ACMS_BOOTSTRAP_PASSWORD") or getpass.getpass("password: ")
     await asyncio.to_thread(upgrade_to_head, SERVICE_ROOT, settings.database_url)
     database = Database(settings)
     try:
-        account_id = await bootstrap_platform_admin(database, email, password, display_name)
+        account_id = await bootstrap_platform_admin(database, settings, email, display_name)
     finally:
         await database.dispose()
-    print(f"platform admin {email}: account {account_id}")
+    print(f"platform admin {email}: account {account_id}; activation mailed to {email}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ every role.
     uv run python -m acms_identity.demo --schools 300 --seed 7
 
 Deterministic for a seed. Everything is created through the use cases, so every
-organisation, catchment, account and role reaches the other services as events.
-Every account's password is DEMO_PASSWORD: demo data only, never in production.
+organisation, catchment, account and role reaches the other services as events. Every
+account is invited like any other (the mail goes to the local SMTP server); `load` then
+does what each invitee would: reads the token from the local Maildir and activates the
+account with DEMO_PASSWORD (`local_mail.activate_invited`). Demo data only.
 `student_records` makes students and whānau (fake NSNs 999…) for later services.
 """
 
@@ -19,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts.vocabulary import OrgType, Role
 from acms_identity import demo_names as names
 from acms_identity.bootstrap import system_context
-from acms_identity.passwords import hash_secret
+from acms_identity.local_mail import activate_invited
 from acms_identity.schemas import (
     AssignCatchment,
     CreateAccount,
@@ -38,11 +40,12 @@ from acms_identity.service.context import Context
 from acms_identity.tables import accounts as accounts_table
 from acms_platform.database import Database
 from acms_platform.migrations import upgrade_to_head
-from acms_platform.settings import load_settings
+from acms_platform.settings import Settings, load_settings
 
 DEMO_PASSWORD = "demo-password-NOT-SECRET"
 DEMO_DOMAIN = "demo.example.org"
 ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
+SECOND_ADMIN_EMAIL = f"admin2@{DEMO_DOMAIN}"  # four eyes: a second platform admin approves
 SCHOOLS_PER_ASP = 30
 ISP_SHARE = 0.05
 AGENCIES = ("Immigration", "MSD", "Oranga Tamariki", "Police")
@@ -62,12 +65,16 @@ class DemoCountry:
     schools: dict[UUID, str] = field(default_factory=dict)  # school id → region
     asps: dict[UUID, str] = field(default_factory=dict)
     isps: list[UUID] = field(default_factory=list)
-    accounts: int = 0
+    emails: list[str] = field(default_factory=list)  # every person invited
+
+    @property
+    def accounts(self) -> int:
+        return len(self.emails)
 
 
 class _Builder:
-    def __init__(self, ctx: Context, rng: random.Random, password_hash: str) -> None:
-        self.ctx, self.rng, self.password_hash = ctx, rng, password_hash
+    def __init__(self, ctx: Context, rng: random.Random) -> None:
+        self.ctx, self.rng = ctx, rng
         self.used_emails: set[str] = set()
         self.country = DemoCountry()
 
@@ -85,13 +92,7 @@ class _Builder:
             roles=roles,
         )
         created = await accounts.create_account(self.ctx, None, command)
-        # One Argon2 hash for every demo account: a credential, not an evented change.
-        await self.ctx.session.execute(
-            update(accounts_table)
-            .where(accounts_table.c.id == created.id)
-            .values(password_hash=self.password_hash)
-        )
-        self.country.accounts += 1
+        self.country.emails.append(email)
         return created.id
 
 
@@ -125,11 +126,12 @@ def _school_name(rng: random.Random, used: set[str]) -> str:
 
 async def build_country(ctx: Context, schools: int, seed: int) -> DemoCountry:
     rng = random.Random(seed)
-    builder = _Builder(ctx, rng, hash_secret(DEMO_PASSWORD))
+    builder = _Builder(ctx, rng)
     country = builder.country
     ministry = await builder.organisation(OrgType.MINISTRY_NATIONAL, "Ministry National Office")
     for role, team in NATIONAL_TEAMS.items():
         await builder.person(ministry, [role], team)
+    await builder.person(ministry, [Role.PLATFORM_ADMIN], "admin2")
     enrol_feed = CreateClient(
         organisation_id=ministry, display_name="ENROL feed", roles=[Role.ENROL_FEED]
     )
@@ -198,12 +200,17 @@ async def already_loaded(session: AsyncSession) -> bool:
     return (await session.execute(statement)).first() is not None
 
 
-async def load(database: Database, schools: int, seed: int) -> DemoCountry | None:
-    """Load the country in one transaction; None if demo data is already there."""
+async def load(
+    database: Database, settings: Settings, schools: int, seed: int
+) -> DemoCountry | None:
+    """Invite the country in one transaction, then activate every account from the local
+    mailbox; None if demo data is already there."""
     async with database.transaction() as session:
         if await already_loaded(session):
             return None
-        return await build_country(system_context(database, session), schools, seed)
+        country = await build_country(system_context(database, session, settings), schools, seed)
+    await activate_invited(database, country.emails, DEMO_PASSWORD)
+    return country
 
 
 async def _main(schools: int, seed: int) -> None:
@@ -213,7 +220,7 @@ async def _main(schools: int, seed: int) -> None:
     await asyncio.to_thread(upgrade_to_head, SERVICE_ROOT, settings.database_url)
     database = Database(settings)
     try:
-        country = await load(database, schools, seed)
+        country = await load(database, settings, schools, seed)
     finally:
         await database.dispose()
     if country is None:
@@ -222,7 +229,7 @@ async def _main(schools: int, seed: int) -> None:
     print(
         f"demo country: {len(country.regions)} regions, {len(country.schools)} schools, "
         f"{len(country.asps)} ASPs, {len(country.isps)} ISPs, {country.accounts} accounts; "
-        f"sign in as {ADMIN_EMAIL} / {DEMO_PASSWORD}"
+        f"sign in as {ADMIN_EMAIL} (second admin {SECOND_ADMIN_EMAIL}) / {DEMO_PASSWORD}"
     )
 
 

@@ -12,11 +12,27 @@ from acms_platform.errors import (
 
 IdentityError = PlatformError
 
+
+class MailUnavailable(PlatformError):
+    """The mail server did not take the message: nothing was created (503)."""
+
+    status_code = 503
+
+
+class TokenRefused(PlatformError):
+    """An activation or reset token that is unknown, expired or already used (400): one
+    answer for all three."""
+
+    status_code = 400
+
+
 __all__ = [
     "Conflict",
     "Forbidden",
     "IdentityError",
     "Invalid",
+    "MailUnavailable",
     "NotAuthenticated",
     "NotFound",
+    "TokenRefused",
 ]

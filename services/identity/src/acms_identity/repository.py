@@ -12,7 +12,14 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from acms_identity.tables import account_roles, accounts, catchments, organisations, refresh_tokens
+from acms_identity.tables import (
+    account_roles,
+    accounts,
+    catchments,
+    organisations,
+    refresh_tokens,
+    role_grant_requests,
+)
 from acms_platform.access import Account
 
 # Every attribute the identity_account policy can mention, mapped to a column.
@@ -38,6 +45,18 @@ def _roles_column() -> Any:
     return roles.label("roles")
 
 
+def _pending_roles_column() -> Any:
+    pending = (
+        select(func.coalesce(func.array_agg(role_grant_requests.c.role), []))
+        .where(
+            role_grant_requests.c.account_id == accounts.c.id,
+            role_grant_requests.c.decided_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    return pending.label("pending_roles")
+
+
 def account_statement() -> Select[Any]:
     return select(
         accounts.c.id,
@@ -47,7 +66,9 @@ def account_statement() -> Select[Any]:
         accounts.c.email,
         accounts.c.is_service,
         accounts.c.disabled_at,
+        (accounts.c.password_hash.is_(None) & ~accounts.c.is_service).label("pending_activation"),
         _roles_column(),
+        _pending_roles_column(),
     ).join(organisations, accounts.c.organisation_id == organisations.c.id)
 
 
@@ -149,3 +170,31 @@ async def revoke_refresh_tokens(session: AsyncSession, account_id: UUID, at: dat
         .where(refresh_tokens.c.account_id == account_id, refresh_tokens.c.revoked_at.is_(None))
         .values(revoked_at=at)
     )
+
+
+LEAD_ROLE_OF_ORG_TYPE = {
+    "school": "school_leader",
+    "asp": "asp_workflow_lead",
+    "isp": "isp_workflow_lead",
+}
+
+
+async def organisation_has_lead(
+    session: AsyncSession, organisation_id: UUID, org_type: str
+) -> bool:
+    """Whether an account of the organisation (enabled, activated or invited) holds its
+    lead role: the platform admin invites only the first."""
+    role = LEAD_ROLE_OF_ORG_TYPE.get(org_type)
+    if role is None:
+        return False
+    statement = (
+        select(accounts.c.id)
+        .join(account_roles, account_roles.c.account_id == accounts.c.id)
+        .where(
+            accounts.c.organisation_id == organisation_id,
+            accounts.c.disabled_at.is_(None),
+            account_roles.c.role == role,
+        )
+        .limit(1)
+    )
+    return (await session.execute(statement)).first() is not None

@@ -52,13 +52,34 @@ class MonitoringLink(BaseModel):
 
 
 class CreateAccount(BaseModel):
+    """An invitation: the account is made without a password, and the invitee chooses
+    theirs with the token mailed to `email`. No route takes another person's password."""
+
     model_config = ConfigDict(extra="forbid")
 
     organisation_id: UUID
     display_name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    password: str | None = Field(default=None, min_length=PASSWORD_MIN_LENGTH, max_length=256)
     roles: list[Role] = Field(default_factory=list)
+
+
+class Activate(BaseModel):
+    """Set one's own password with the one-time token from an invitation or reset mail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=256)
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=320)
+
+
+class Accepted(BaseModel):
+    detail: str
 
 
 class CreateClient(BaseModel):
@@ -79,7 +100,14 @@ class AccountOut(BaseModel):
     email: str | None = Field(default=None, description="tier staff_contact")
     is_service: bool
     disabled: bool
+    pending_activation: bool = Field(
+        default=False, description="invited; the invitee has not chosen a password yet"
+    )
     roles: list[Role]
+    pending_roles: list[Role] = Field(
+        default_factory=list,
+        description="granted, waiting for a second platform admin's approval (inert)",
+    )
 
 
 class ClientCreated(BaseModel):

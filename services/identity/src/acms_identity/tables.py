@@ -61,8 +61,6 @@ accounts = Table(
     Column("client_id", String(100), unique=True),
     Column("client_secret_hash", Text),
     Column("disabled_at", DateTime(timezone=True)),
-    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -94,4 +92,49 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Invitations and password resets: one-time, expiring; only the token's digest is kept.
+activation_tokens = Table(
+    "activation_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("purpose", String(20), nullable=False),  # invitation | password_reset
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Grants of a four-eyes role: inert until a second platform admin decides.
+role_grant_requests = Table(
+    "role_grant_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("role", String(60), nullable=False),
+    Column("requested_by", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_by", Uuid, ForeignKey("accounts.id")),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("outcome", String(20)),  # approved | rejected
+)
+
+# Failed sign-ins per throttle key (an account's e-mail, a client, an account's known client).
+sign_in_throttle = Table(
+    "sign_in_throttle",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("last_failure_at", DateTime(timezone=True), nullable=False),
+    Column("blocked_until", DateTime(timezone=True)),
+)
+
+# The clients (device cookie, address; as digests) an account has signed in from.
+known_clients = Table(
+    "known_clients",
+    metadata,
+    Column("account_id", Uuid, ForeignKey("accounts.id"), primary_key=True),
+    Column("client_key", String(80), primary_key=True),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -174,6 +175,12 @@ class TestcontainersInfrastructure:
     policies_dir: Path | None = None
 
     def start(self, components: list[str]) -> None:
+        if "mail" in components:
+            # The SMTP server is a small host process (aiosmtpd, deploy/mail.sh) in any case.
+            from acms_platform.testing.infra import INFRA_SCRIPT
+
+            subprocess.run([str(INFRA_SCRIPT), "up", "mail"], check=True)  # noqa: S603
+            components = [c for c in components if c != "mail"]
         unknown = [c for c in components if c not in COMPONENTS]
         if unknown:
             raise RuntimeError(

@@ -32,6 +32,9 @@ class Endpoints:
     kafka_bootstrap: str = os.environ.get("ACMS_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
     cerbos_url: str = os.environ.get("ACMS_CERBOS_URL", "http://127.0.0.1:3592")
     gateway_url: str = f"http://127.0.0.1:{os.environ.get('ACMS_GATEWAY_PORT', '8080')}"
+    # The local SMTP server (deploy/mail.sh); its Maildir is read by acms_identity.local_mail.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = int(os.environ.get("ACMS_SMTP_PORT", "2525"))
 
 
 class InfrastructureProvider(Protocol):

@@ -73,7 +73,7 @@ def service_credentials(service: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def infrastructure():
     provider = provider_from_environment()
-    provider.start(["postgres", "kafka", "cerbos"])
+    provider.start(["postgres", "kafka", "cerbos", "mail"])
     provider.demo_kafka_at_start = asyncio.run(demo_picture(provider.endpoints.kafka_bootstrap))
     yield provider
     if os.environ.get("ACMS_KEEP_TEST_DATABASES") != "1":
@@ -117,6 +117,9 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
         "consumer_group": f"test-{RUN_ID}-{service}",
         "topic_namespace": TOPIC_NAMESPACE,
         "cerbos_url": endpoints.cerbos_url,
+        "smtp_host": endpoints.smtp_host,
+        "smtp_port": endpoints.smtp_port,
+        "public_url": endpoints.gateway_url,
         "outbox_idle_poll_seconds": 0.2,
         "student_key_secret": TEST_STUDENT_KEY_SECRET,
     }

@@ -8,7 +8,8 @@ import uuid
 
 import httpx
 
-# Routes anyone may call: health, the API description, and signing in itself.
+# Routes anyone may call: health, the API description, signing in itself, and setting
+# one's own password with a mailed token (the token is the credential).
 PUBLIC_PATHS = frozenset(
     {
         "/healthz",
@@ -22,6 +23,8 @@ PUBLIC_PATHS = frozenset(
         "/sign-out",
         "/token/refresh",
         "/token/client",
+        "/activate",
+        "/password-reset",
         "/.well-known/jwks.json",
     }
 )

@@ -1,5 +1,5 @@
 """HTTP routes of the identity service, one module per use-case area."""
 
-from acms_identity.api import accounts, organisations, tokens
+from acms_identity.api import accounts, activation, organisations, tokens
 
-routers = (tokens.router, organisations.router, accounts.router)
+routers = (tokens.router, activation.router, organisations.router, accounts.router)

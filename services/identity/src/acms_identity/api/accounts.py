@@ -67,6 +67,28 @@ async def grant_role(
     return await accounts.grant_role(ctx, actor, account_id, command.role)
 
 
+@router.post("/accounts/{account_id}/invitation")
+async def resend_invitation(
+    account_id: UUID, ctx: IdentityContext, actor: CurrentActor
+) -> AccountOut:
+    return await accounts.resend_invitation(ctx, actor, account_id)
+
+
+@router.post("/accounts/{account_id}/roles/{role}/approve")
+async def approve_role(
+    account_id: UUID, role: Role, ctx: IdentityContext, actor: CurrentActor
+) -> AccountOut:
+    """Four eyes: a second platform admin (not the granter) makes a waiting grant take effect."""
+    return await accounts.approve_role(ctx, actor, account_id, role)
+
+
+@router.post("/accounts/{account_id}/roles/{role}/reject")
+async def reject_role(
+    account_id: UUID, role: Role, ctx: IdentityContext, actor: CurrentActor
+) -> AccountOut:
+    return await accounts.reject_role(ctx, actor, account_id, role)
+
+
 @router.delete("/accounts/{account_id}/roles/{role}")
 async def revoke_role(
     account_id: UUID, role: Role, ctx: IdentityContext, actor: CurrentActor

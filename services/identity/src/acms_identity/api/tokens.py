@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from acms_identity import signing
 from acms_identity.schemas import ClientCredentials, Refresh, SignIn, TokenOut
 from acms_identity.service import sign_in
-from acms_platform.dependencies import DbSession
+from acms_identity.service.throttle import Client
+from acms_platform.dependencies import DbSession, ServiceOutbox, ServiceRuntime
 
 router = APIRouter(tags=["tokens"])
 
@@ -26,12 +27,50 @@ def _refused(error: sign_in.SignInRefused) -> JSONResponse:
     )
 
 
-@router.post("/sign-in", responses=_REFUSED)
-async def sign_in_with_password(command: SignIn, session: DbSession) -> TokenOut:
+# The device cookie: a client the account signed in from before, whose owner is not slowed
+# down by other people's failures (service/throttle.py). It names no account.
+DEVICE_COOKIE = "acms_device"
+DEVICE_COOKIE_SECONDS = 400 * 24 * 3600
+
+_SIGN_IN_REFUSED: dict[int | str, dict[str, Any]] = _REFUSED | {
+    429: {"description": "too many recent failures: retry after `Retry-After` seconds"}
+}
+
+
+@router.post("/sign-in", responses=_SIGN_IN_REFUSED)
+async def sign_in_with_password(
+    command: SignIn,
+    session: DbSession,
+    outbox: ServiceOutbox,
+    runtime: ServiceRuntime,
+    request: Request,
+    response: Response,
+) -> TokenOut:
+    client = Client(
+        request.client.host if request.client else None, request.cookies.get(DEVICE_COOKIE)
+    )
     try:
-        return await sign_in.sign_in_with_password(session, command)
+        signed_in = await sign_in.sign_in_with_password(
+            session, outbox, runtime.settings, command, client
+        )
     except sign_in.SignInRefused as error:
         return _refused(error)  # type: ignore[return-value]
+    except sign_in.SignInThrottled as error:
+        # Returned, not raised: the audit of the attempt must commit.
+        return JSONResponse(  # type: ignore[return-value]
+            {"detail": str(error)},
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(error.retry_after)},
+        )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        signed_in.device_token,
+        max_age=DEVICE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=runtime.settings.environment == "production",
+    )
+    return signed_in.tokens
 
 
 @router.post("/token/refresh", responses=_REFUSED)

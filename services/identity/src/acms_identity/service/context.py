@@ -13,8 +13,9 @@ from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
 from acms_platform.database import Database
 from acms_platform.outbox import Outbox
 from acms_platform.policy import PolicyClient, PolicyResource
+from acms_platform.settings import Settings
 
-__all__ = ["ACCOUNT", "ORGANISATION", "SERVICE", "Actor", "Context"]
+__all__ = ["ACCOUNT", "ORGANISATION", "ROLE_GRANT", "SERVICE", "Actor", "Context"]
 
 SERVICE = "identity"
 # Tier → the policy action that grants it (ACCESS-MODEL.md section 3, for staff).
@@ -22,6 +23,8 @@ ACCOUNT = ResourceKind(
     "identity_account", "account", {"staff_directory": "view", "staff_contact": "view_contact"}
 )
 ORGANISATION = ResourceKind("identity_organisation", "organisation", {"view": "view"})
+# A grant of a four-eyes role, waiting for a second platform admin (service/role_grants.py).
+ROLE_GRANT = ResourceKind("identity_role_grant", "role grant", {"view": "view"})
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Context:
     session: AsyncSession
     outbox: Outbox
     database: Database
+    settings: Settings  # mail (smtp_*, public_url) and the activation lifetimes
     access: RequestAccess | None = None  # None: the system itself acts (bootstrap, demo)
 
     @property

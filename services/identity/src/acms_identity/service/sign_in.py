@@ -1,60 +1,116 @@
 """Sign-in with a password, refresh, client credentials, sign-out.
 
 Every failure looks the same from outside (one message, one status, the same Argon2
-work), so sign-in tells nobody whether an email is registered or an account locked.
+work), so sign-in tells nobody whether an email is registered, invited or disabled.
+There is no lock-out: failures slow the next attempts down (`throttle.py`), and a blocked
+attempt is answered 429 with Retry-After. Every failure is audited
+(`AccessDecisionRecorded`, kind `identity_sign_in`, the reason as its rule).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from acms_contracts.audit import AccessDecisionRecorded
 from acms_identity import signing
 from acms_identity.passwords import new_opaque_token, token_digest, verify_secret_off_loop
 from acms_identity.repository import account_roles_of
 from acms_identity.schemas import ClientCredentials, Refresh, SignIn, TokenOut
+from acms_identity.service import throttle
+from acms_identity.service.context import SERVICE
+from acms_identity.service.throttle import Client
 from acms_identity.tables import accounts, refresh_tokens
+from acms_platform.outbox import Outbox
+from acms_platform.settings import Settings
+from acms_platform.telemetry import current_trace_id
 
-MAX_FAILED_SIGN_INS = 5
-LOCK_OUT = timedelta(minutes=15)
 REFRESH_TOKEN_LIFETIME = timedelta(hours=12)
 
-SIGN_IN_FAILED = "sign-in failed: wrong email or password, or too many attempts; try later"
+SIGN_IN_FAILED = "sign-in failed: wrong email or password"
 REFRESH_REFUSED = "refresh refused: sign in again"
 CLIENT_REFUSED = "client authentication failed"
+SIGN_IN_KIND = "identity_sign_in"
 
 
 class SignInRefused(Exception):
     """Answered with 401 and this message; the failure counters are kept (committed)."""
 
 
-async def sign_in_with_password(session: AsyncSession, command: SignIn) -> TokenOut:
-    row = (
-        await session.execute(
-            select(accounts)
-            .where(accounts.c.email == command.email.strip().lower())
-            .with_for_update()
-        )
-    ).first()
-    matches = await verify_secret_off_loop(row.password_hash if row else None, command.password)
-    if row is None:
-        raise SignInRefused(SIGN_IN_FAILED)
+class SignInThrottled(Exception):
+    """Answered with 429 and Retry-After: too many recent failures for this attempt."""
+
+    def __init__(self, seconds: float) -> None:
+        self.retry_after = max(1, math.ceil(seconds))
+        super().__init__(f"too many failed sign-ins: try again in {self.retry_after} s")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    tokens: TokenOut
+    device_token: str  # the client's device cookie, now one of the account's usual clients
+
+
+async def sign_in_with_password(
+    session: AsyncSession, outbox: Outbox, settings: Settings, command: SignIn, client: Client
+) -> SignedIn:
+    email = command.email.strip().lower()
+    row = (await session.execute(select(accounts).where(accounts.c.email == email))).first()
     now = datetime.now(UTC)
-    locked = row.locked_until is not None and row.locked_until > now
-    if locked:
+    usual = await throttle.usual_client_of(session, row.id, client) if row else None
+    counters = throttle.counters_for(settings, email, row.id if row else None, client, usual)
+    wait = await throttle.retry_after(session, counters, now)
+    if wait > 0:
+        await _audit_failure(session, outbox, row, "throttled")
+        raise SignInThrottled(wait)
+    matches = await verify_secret_off_loop(row.password_hash if row else None, command.password)
+    reason = _failure_reason(row, matches)
+    if reason is not None:
+        await throttle.count_failure(session, settings, counters, now)
+        await _audit_failure(session, outbox, row, reason)
         raise SignInRefused(SIGN_IN_FAILED)
+    device = client.device_token or new_opaque_token()
+    await throttle.count_success(session, row.id, counters, Client(client.address, device), now)
+    return SignedIn(await _issue(session, row, with_refresh=True), device)
+
+
+def _failure_reason(row: Any, matches: bool) -> str | None:
+    if row is None:
+        return "unknown_email"
+    if row.password_hash is None and not row.is_service:
+        return "not_activated"
     if not matches:
-        await _count_failure(session, row, now)
-        raise SignInRefused(SIGN_IN_FAILED)
-    if row.disabled_at is not None or row.is_service:
-        raise SignInRefused(SIGN_IN_FAILED)
-    await session.execute(
-        update(accounts).where(accounts.c.id == row.id).values(failed_sign_ins=0, locked_until=None)
+        return "wrong_password"
+    if row.disabled_at is not None:
+        return "disabled"
+    if row.is_service:
+        return "machine_identity"
+    return None
+
+
+async def _audit_failure(session: AsyncSession, outbox: Outbox, row: Any, reason: str) -> None:
+    """In the attempt's own transaction, which commits (the route returns its refusal)."""
+    await outbox.add(
+        session,
+        AccessDecisionRecorded(
+            principal_id=str(row.id) if row else "anonymous",
+            organisation_id=row.organisation_id if row else None,
+            roles=[],
+            service=SERVICE,
+            resource_kind=SIGN_IN_KIND,
+            resource_id=str(row.id) if row else "unknown",
+            action="sign_in",
+            allowed=False,
+            tiers=[],
+            rule=reason,
+            trace_id=current_trace_id(),
+        ),
     )
-    return await _issue(session, row, with_refresh=True)
 
 
 async def refresh(session: AsyncSession, command: Refresh) -> TokenOut:
@@ -100,14 +156,6 @@ async def client_token(session: AsyncSession, command: ClientCredentials) -> Tok
     if row is None or not matches or not row.is_service or row.disabled_at is not None:
         raise SignInRefused(CLIENT_REFUSED)
     return await _issue(session, row, with_refresh=False)
-
-
-async def _count_failure(session: AsyncSession, row: Any, now: datetime) -> None:
-    failures = row.failed_sign_ins + 1
-    values: dict[str, Any] = {"failed_sign_ins": failures}
-    if failures >= MAX_FAILED_SIGN_INS:
-        values = {"failed_sign_ins": 0, "locked_until": now + LOCK_OUT}
-    await session.execute(update(accounts).where(accounts.c.id == row.id).values(**values))
 
 
 async def _revoke_all(session: AsyncSession, account_id: Any, now: datetime) -> None:

@@ -23,16 +23,50 @@ FIELD_TIER = {
     "display_name": "staff_directory",
     "is_service": "staff_directory",
     "disabled": "staff_directory",
+    "pending_activation": "staff_directory",
     "roles": "staff_directory",
+    "pending_roles": "staff_directory",
     "email": "staff_contact",
 }
 
 
 def account_resource(
-    account_id: UUID | str, organisation_id: UUID, org_type: str
+    account_id: UUID | str,
+    organisation_id: UUID,
+    org_type: str,
+    roles: list[str] | None = None,
+    *,
+    role: str = "",
+    org_has_lead: bool = True,
+    pending_activation: bool = False,
 ) -> PolicyResource:
+    """The account as the policy sees it. `roles`: the roles it holds (or, to create it,
+    those asked for); `role`: the one being granted or revoked ("" otherwise);
+    `org_has_lead`: whether its organisation already has a leader / lead (the platform
+    admin invites only the first). A view's plan mentions only org_id and org_type."""
     return PolicyResource(
-        KIND, str(account_id), {"org_id": str(organisation_id), "org_type": org_type}
+        KIND,
+        str(account_id),
+        {
+            "org_id": str(organisation_id),
+            "org_type": org_type,
+            "roles": sorted(roles or []),
+            "role": role,
+            "org_has_lead": org_has_lead,
+            "pending_activation": pending_activation,
+        },
+    )
+
+
+def resource_of(row: Row[Any], *, role: str = "") -> PolicyResource:
+    """The policy resource of an existing account row (`account_statement`)."""
+    return account_resource(
+        row.id,
+        row.organisation_id,
+        row.org_type,
+        list(row.roles),
+        role=role,
+        pending_activation=bool(row.pending_activation),
     )
 
 
@@ -47,7 +81,9 @@ def account_out(row: Row[Any], tiers: list[str] | None = None) -> AccountOut:
         "email": row.email,
         "is_service": row.is_service,
         "disabled": row.disabled_at is not None,
+        "pending_activation": bool(row.pending_activation),
         "roles": sorted(row.roles),
+        "pending_roles": sorted(row.pending_roles),
     }
     if tiers is not None:
         record = project_tiers(record, FIELD_TIER, tiers)
@@ -58,8 +94,7 @@ async def view_account(ctx: Context, actor: Actor, account_id: UUID) -> AccountO
     row = await repository.get_account(ctx.session, account_id)
     if row is None:
         raise ctx.request.missing(ACCOUNT, account_id)
-    resource = account_resource(account_id, row.organisation_id, row.org_type)
-    decision = await ctx.authorise(ACCOUNT, resource)  # one round trip, every tier
+    decision = await ctx.authorise(ACCOUNT, resource_of(row))  # one round trip, every tier
     ctx.request.returned(ACCOUNT, account_id, None, decision.tiers, "check:view")
     return account_out(row, decision.tiers)
 
@@ -75,7 +110,7 @@ async def list_accounts(
     rows = await repository.readable_accounts(
         ctx.session, readable, organisation_id=organisation_id, limit=limit, offset=offset
     )
-    resources = [account_resource(r.id, r.organisation_id, r.org_type) for r in rows]
+    resources = [resource_of(r) for r in rows]
     tiers = await ctx.request.tiers_of(ACCOUNT, resources)
     listed = []
     for row in rows:
