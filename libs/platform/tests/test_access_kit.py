@@ -10,10 +10,10 @@ import httpx
 import pytest
 from cerbos.sdk.model import PlanResourcesResponse
 from fastapi import APIRouter
-from sqlalchemy import Column, MetaData, String, Table, Uuid
+from sqlalchemy import Column, MetaData, String, Table, Uuid, exists, select
 from sqlalchemy.dialects import postgresql
 
-from acms_platform.access import Account, TieredView, plan_condition, tier_field
+from acms_platform.access import Account, Membership, TieredView, plan_condition, tier_field
 from acms_platform.access.actor import actor_of
 from acms_platform.app import create_app
 from acms_platform.errors import NotAuthenticated, NotFound
@@ -182,6 +182,49 @@ def test_a_missing_id_in_a_plan_is_null_in_sql(operator, sql):
 def test_an_unmapped_attribute_in_a_plan_raises():
     with pytest.raises(KeyError):
         plan_condition(_plan("eq", ""), records, {"request.resource.attr.status": records.c.status})
+
+
+members = Table("members", MetaData(), Column("record_id", Uuid), Column("account_id", String))
+
+
+def _membership_plan() -> PlanResourcesResponse:
+    expression = {
+        "operator": "in",
+        "operands": [{"value": "acc-1"}, {"variable": "request.resource.attr.member_ids"}],
+    }
+    document = {
+        "requestId": "1",
+        "action": "view",
+        "resourceKind": "record",
+        "policyVersion": "default",
+        "filter": {"kind": "KIND_CONDITIONAL", "condition": {"expression": expression}},
+    }
+    return PlanResourcesResponse.from_dict(document)  # type: ignore[attr-defined]
+
+
+def test_a_membership_attribute_in_a_plan_is_an_exists_on_its_table():
+    def holds(value):
+        return exists(
+            select(members.c.record_id).where(
+                members.c.record_id == records.c.id, members.c.account_id == value
+            )
+        )
+
+    condition = plan_condition(
+        _membership_plan(), records, {"request.resource.attr.member_ids": Membership(holds)}
+    )
+    compiled = str(condition.compile(dialect=postgresql.dialect()))
+    assert compiled.startswith("EXISTS (SELECT members.record_id")
+    assert "members.record_id = records.id" in compiled
+
+
+def test_a_membership_attribute_compared_otherwise_raises():
+    with pytest.raises(TypeError):
+        plan_condition(
+            _plan("eq", "x"),
+            records,
+            {"request.resource.attr.school_id": Membership(lambda value: exists())},
+        )
 
 
 router = APIRouter()

@@ -49,3 +49,11 @@ async def test_other_database_errors_are_500_without_details(client):
     response = await client.get("/constraint")
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error"}
+
+
+def test_a_body_field_itself_named_body_keeps_its_name_in_the_422():
+    from acms_platform.app import _field_of
+
+    assert _field_of(("body", "body")) == "body"
+    assert _field_of(("body", "pupil", "name")) == "pupil.name"
+    assert _field_of(("query", "offset")) == "query.offset"

@@ -176,8 +176,11 @@ async def test_a_sensitive_note_is_for_sensitive_readers_only(world):
     assert view["note_count"] == 1 and view["sensitive_note_count"] == 1
     leader = (await world.client.get(f"/cases/{case_id}", headers=world.as_("leader_a"))).json()
     assert leader["note_count"] == 1 and "sensitive_note_count" not in leader
-    # A school leader sees the case (summary) but no content: the notes are refused.
-    refused = await world.client.get(f"/cases/{case_id}/notes", headers=world.as_("leader_a"))
+    # A school leader sees the notes shared with the school only (none here); office support
+    # reads no content at all: refused.
+    shared = await world.client.get(f"/cases/{case_id}/notes", headers=world.as_("leader_a"))
+    assert shared.status_code == 200 and shared.json() == []
+    refused = await world.client.get(f"/cases/{case_id}/notes", headers=world.as_("office_a"))
     assert refused.status_code == 403
 
 

@@ -86,3 +86,50 @@ class CaseNeedsAttention(_CaseEvent):
     idle_days: int | None = None
     item_id: UUID | None = Field(default=None, description="the overdue calendar entry")
     due_at: datetime | None = None
+
+
+class _CaseItemEvent(_CaseEvent):
+    item_id: UUID
+    item_kind: str = Field(description="note, comment, correspondence, activity, ...")
+    version: int = Field(ge=1, description="the item's version the change made")
+
+
+class CaseItemSharedWithSchool(_CaseItemEvent):
+    """The assigned case manager shared an item (a note or a comment, later a document)
+    with the school (so the school's leaders and the primary contact can be notified)."""
+
+    event_type: ClassVar[str] = "CaseItemSharedWithSchool"
+    school_id: UUID | None
+    primary_contact_id: UUID | None
+
+
+class CaseItemShareWithdrawn(_CaseItemEvent):
+    """An item shared with the school no longer is (withdrawn, or labelled sensitive)."""
+
+    event_type: ClassVar[str] = "CaseItemShareWithdrawn"
+    school_id: UUID | None
+
+
+class CaseItemLabelledSensitive(_CaseItemEvent):
+    event_type: ClassVar[str] = "CaseItemLabelledSensitive"
+
+
+class CaseItemSensitiveLabelRemoved(_CaseItemEvent):
+    event_type: ClassVar[str] = "CaseItemSensitiveLabelRemoved"
+
+
+class CaseTeamMemberAdded(_CaseEvent):
+    """A provider workflow lead added a member of the provider's staff to the case's team."""
+
+    event_type: ClassVar[str] = "CaseTeamMemberAdded"
+    provider_id: UUID
+    account_id: UUID
+
+
+class CaseTeamMemberRemoved(_CaseEvent):
+    """A member left the case's team (removed by a workflow lead, or the case moved to
+    another provider)."""
+
+    event_type: ClassVar[str] = "CaseTeamMemberRemoved"
+    provider_id: UUID | None
+    account_id: UUID

@@ -94,16 +94,19 @@ def _health_router(runtime: Runtime) -> APIRouter:
     return router
 
 
+def _field_of(loc: tuple[object, ...] | list[object]) -> str:
+    """`body.pupil.name` → `pupil.name`: only the leading `body` is FastAPI's (a field of
+    the body may itself be called `body`)."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "field": ".".join(str(p) for p in e["loc"] if p != "body"),
-                "message": e["msg"],
-            }
-            for e in error.errors()
-        ]
+        problems = [{"field": _field_of(e["loc"]), "message": e["msg"]} for e in error.errors()]
         summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems)
         return JSONResponse(
             {"detail": f"invalid request: {summary}", "errors": problems},

@@ -24,8 +24,8 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from acms_cases.context import CASE, Context
 from acms_cases.schemas import AttendanceRecord, AttendanceView, CaseStatus
-from acms_cases.service import CASE, Context
 from acms_cases.tables import case_attendance, case_timeline, cases
 from acms_contracts import EventEnvelope
 from acms_contracts.attendance import StudentAttendanceRecorded

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +18,27 @@ from acms_cases.tables import (
     case_item_versions,
     case_items,
     case_reference_seq,
+    case_team_members,
     case_timeline,
     cases,
     catchments,
     enrolments,
 )
+from acms_platform.access import Membership
+
+
+def _on_the_team(account_id: Any) -> ColumnElement[bool]:
+    """`account_id` is a current member of the case's team (correlated to `cases`)."""
+    try:
+        member = UUID(str(account_id))
+    except ValueError:
+        return false()  # not an account id: on no team
+    return exists().where(
+        case_team_members.c.case_id == cases.c.id,
+        case_team_members.c.account_id == member,
+        case_team_members.c.removed_at.is_(None),
+    )
+
 
 # Every attribute the case policy's view rules can mention, mapped to a column.
 CASE_POLICY_COLUMNS: dict[str, Any] = {
@@ -34,6 +50,7 @@ CASE_POLICY_COLUMNS: dict[str, Any] = {
     "request.resource.attr.case_manager_id": cases.c.case_manager_id,
     "request.resource.attr.primary_contact_id": cases.c.primary_contact_id,
     "request.resource.attr.prosecution_notified": cases.c.prosecution_notified,
+    "request.resource.attr.team_member_ids": Membership(_on_the_team),
 }
 
 
@@ -119,27 +136,19 @@ async def timeline(session: AsyncSession, case_id: UUID, tiers: list[str]) -> li
     return list((await session.execute(statement)).all())
 
 
-async def note_counts(session: AsyncSession, case_id: UUID) -> tuple[int, int]:
-    """(notes not sensitive, sensitive notes), by their current version."""
-    current = (
-        select(case_item_versions.c.sensitive)
+async def item_counts(session: AsyncSession, case_id: UUID) -> dict[tuple[str, bool], int]:
+    """(kind, sensitive) → how many items of the case, by their current version."""
+    statement = (
+        select(case_items.c.kind, case_item_versions.c.sensitive, func.count())
         .join(
-            case_items,
+            case_item_versions,
             (case_items.c.id == case_item_versions.c.item_id)
             & (case_items.c.current_version == case_item_versions.c.version),
         )
-        .where(case_items.c.case_id == case_id, case_items.c.kind == "note")
-        .subquery()
+        .where(case_items.c.case_id == case_id)
+        .group_by(case_items.c.kind, case_item_versions.c.sensitive)
     )
-    row = (
-        await session.execute(
-            select(
-                func.count().filter(current.c.sensitive.is_(False)),
-                func.count().filter(current.c.sensitive.is_(True)),
-            )
-        )
-    ).one()
-    return int(row[0]), int(row[1])
+    return {(r[0], r[1]): int(r[2]) for r in await session.execute(statement)}
 
 
 async def add_item(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -167,25 +176,105 @@ async def set_current_version(session: AsyncSession, item_id: UUID, version: int
     )
 
 
-async def notes_with_versions(session: AsyncSession, case_id: UUID) -> list[Row[Any]]:
-    """Every version of every note of the case, by note (oldest first) and version."""
+async def items_with_versions(
+    session: AsyncSession,
+    case_id: UUID,
+    *,
+    kind: str | None = None,
+    item_id: UUID | None = None,
+) -> list[Row[Any]]:
+    """Every version of the case's items (of one kind, or one item), by item (oldest
+    first) and version."""
     statement = (
         select(
             case_items.c.id,
+            case_items.c.kind,
             case_items.c.current_version,
             case_items.c.created_by,
             case_items.c.created_at,
             case_item_versions.c.version,
             case_item_versions.c.text,
             case_item_versions.c.sensitive,
+            case_item_versions.c.shared,
+            case_item_versions.c.fields,
+            case_item_versions.c.change,
             case_item_versions.c.author_id,
             case_item_versions.c.at,
         )
         .join(case_item_versions, case_item_versions.c.item_id == case_items.c.id)
-        .where(case_items.c.case_id == case_id, case_items.c.kind == "note")
+        .where(case_items.c.case_id == case_id)
         .order_by(case_items.c.created_at, case_items.c.id, case_item_versions.c.version)
     )
+    if kind is not None:
+        statement = statement.where(case_items.c.kind == kind)
+    if item_id is not None:
+        statement = statement.where(case_items.c.id == item_id)
     return list((await session.execute(statement)).all())
+
+
+async def current_version(session: AsyncSession, item_id: UUID, version: int) -> Row[Any]:
+    statement = select(case_item_versions).where(
+        case_item_versions.c.item_id == item_id, case_item_versions.c.version == version
+    )
+    return (await session.execute(statement)).one()
+
+
+async def support_plan_of(
+    session: AsyncSession, case_id: UUID, *, lock: bool = False
+) -> Row[Any] | None:
+    statement = select(case_items).where(
+        case_items.c.case_id == case_id, case_items.c.kind == "support_plan"
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).first()
+
+
+# --- The team --------------------------------------------------------------------------
+
+
+async def teams_of(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, list[UUID]]:
+    """The current team of each case (account ids, in the order they joined)."""
+    if not case_ids:
+        return {}
+    statement = (
+        select(case_team_members.c.case_id, case_team_members.c.account_id)
+        .where(case_team_members.c.case_id.in_(case_ids), case_team_members.c.removed_at.is_(None))
+        .order_by(case_team_members.c.id)
+    )
+    teams: dict[UUID, list[UUID]] = {case_id: [] for case_id in case_ids}
+    for row in await session.execute(statement):
+        teams[row.case_id].append(row.account_id)
+    return teams
+
+
+async def current_team(session: AsyncSession, case_id: UUID) -> list[Row[Any]]:
+    statement = (
+        select(case_team_members)
+        .where(case_team_members.c.case_id == case_id, case_team_members.c.removed_at.is_(None))
+        .order_by(case_team_members.c.id)
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def add_team_member(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(case_team_members.insert().values(**values))
+
+
+async def end_membership(
+    session: AsyncSession, case_id: UUID, account_id: UUID | None, by: str, at: Any
+) -> list[UUID]:
+    """End the current membership of one member (or, `account_id` None, of every member):
+    the accounts that left."""
+    statement = case_team_members.update().where(
+        case_team_members.c.case_id == case_id, case_team_members.c.removed_at.is_(None)
+    )
+    if account_id is not None:
+        statement = statement.where(case_team_members.c.account_id == account_id)
+    result = await session.execute(
+        statement.values(removed_at=at, removed_by=by).returning(case_team_members.c.account_id)
+    )
+    return [r.account_id for r in result]
 
 
 def _like_escaped(text: str) -> str:

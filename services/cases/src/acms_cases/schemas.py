@@ -11,10 +11,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from acms_cases.content_schemas import ItemView, SupportPlanView
 from acms_platform.access import TieredView, tier_field
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
 class Strict(BaseModel):
@@ -45,15 +45,6 @@ class ChangePrimaryContact(Strict):
     account_id: UUID = Field(description="an active staff member of the case's school")
 
 
-class NewNote(Strict):
-    text: NoteText
-    sensitive: bool = False
-
-
-class ReviseNote(NewNote):
-    version: int = Field(ge=1, description="the version the edit was made on")
-
-
 # --- Responses ---------------------------------------------------------------------------
 
 
@@ -82,16 +73,21 @@ class CaseView(TieredView):
     outcome_text: str | None = tier_field("summary")
     prosecution_notified: bool | None = tier_field("summary")
     note_count: int | None = tier_field("summary", description="notes not labelled sensitive")
+    activity_count: int | None = tier_field(
+        "summary", description="activities not labelled sensitive"
+    )
     updated_at: str | None = tier_field("summary", description="ISO 8601")
     home_address: dict[str, Any] | None = tier_field(
         "demographic", description="the student's last known home address"
     )
     school_last_attended: str | None = tier_field("demographic")
-    support_plan: dict[str, Any] | None = tier_field(
-        "support_plan", description="the detailed support plan (none recorded yet)"
+    support_plan: SupportPlanView | None = tier_field(
+        "support_plan",
+        description="the detailed support plan (null: none yet); in the case's own view only",
     )
-    shared_items: list[dict[str, Any]] | None = tier_field(
-        "shared", description="documents and comments shared with the school"
+    shared_items: list[ItemView] | None = tier_field(
+        "shared",
+        description="notes and comments shared with the school; in the case's own view only",
     )
     student: dict[str, Any] | None = tier_field("full", description="as the request wrote it")
     whanau: list[dict[str, Any]] | None = tier_field("full")
@@ -128,24 +124,8 @@ class TimelineEntry(BaseModel):
     detail: dict[str, Any]
 
 
-class NoteVersion(BaseModel):
-    version: int
-    text: str
-    sensitive: bool
-    author_id: str
-    at: str = Field(description="ISO 8601")
-
-
-class NoteView(BaseModel):
-    id: str
-    version: int = Field(description="the current version")
-    text: str
-    sensitive: bool
-    created_by: str
-    created_at: str = Field(description="ISO 8601")
-    history: list[NoteVersion] = Field(
-        description="every version, oldest first, that the caller may see"
-    )
+class AddTeamMember(Strict):
+    account_id: UUID = Field(description="an active staff member of the case's provider")
 
 
 class AttendanceRecord(BaseModel):
@@ -162,3 +142,10 @@ class AttendanceView(BaseModel):
         description="sessions by category and present_percent (justified counts as absent)"
     )
     records: list[AttendanceRecord] = Field(description="newest first")
+
+
+class TeamMemberView(BaseModel):
+    account_id: str
+    name: str | None
+    added_by: str
+    added_at: str = Field(description="ISO 8601")

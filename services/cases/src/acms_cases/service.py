@@ -1,10 +1,9 @@
 """Use cases of the cases service: opening a case from an assigned request (exactly once),
 reading a case and lists through the access kit, closing, the prosecution notice, the
-timeline and notes as versioned content items."""
+primary contact, the timeline and moves. Content items: `content.py`; the team: `team.py`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,17 +11,23 @@ from uuid import UUID, uuid4
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acms_cases import repository
+from acms_cases import content, repository, team
+from acms_cases.context import (
+    CASE,
+    SYSTEM,
+    TIER_ACTIONS,
+    Context,
+    WrongState,
+    case_resource,
+    iso,
+    text_of,
+)
 from acms_cases.schemas import (
     CaseOutcome,
     CaseStatus,
     CaseView,
     ChangePrimaryContact,
     Close,
-    NewNote,
-    NoteVersion,
-    NoteView,
-    ReviseNote,
     TimelineEntry,
 )
 from acms_cases.tables import staff_members
@@ -38,116 +43,14 @@ from acms_contracts.cases import (
 from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_contracts.identity import CatchmentAssigned
 from acms_contracts.referrals import ReferralAssigned
-from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
-from acms_platform.errors import Conflict, Forbidden, Invalid, NotFound
+from acms_platform.errors import Conflict, Invalid
 from acms_platform.outbox import Outbox
-from acms_platform.policy import PolicyResource
 
-KIND = "case"
-# The tiers of a case (ACCESS-MODEL section 3) and the action granting each; `basic`
-# first: it makes the case visible at all.
-TIER_ACTIONS = {
-    "basic": "view",
-    "summary": "view_summary",
-    "demographic": "view_demographic",
-    "support_plan": "view_support_plan",
-    "shared": "view_shared",
-    "full": "view_full",
-    "sensitive": "view_sensitive",
-    "attendance": "view_attendance",
-}
-CASE = ResourceKind(KIND, "case", TIER_ACTIONS)
-SYSTEM = "system"
-
-
-class WrongState(Conflict):
-    """The change does not fit the case's state: 409 naming it."""
-
-    def __init__(self, action: str, current: str) -> None:
-        super().__init__(f"cannot {action} a case that is {current}")
-        self.current = current
-
-    def body(self) -> dict[str, object]:
-        return {"detail": self.detail, "current_status": self.current}
-
-
-class StaleVersion(Conflict):
-    def __init__(self, expected: int, current: int) -> None:
-        super().__init__(
-            f"the note was changed since version {expected}: it is at version {current}"
-        )
-        self.current = current
-
-    def body(self) -> dict[str, object]:
-        return {"detail": self.detail, "current_version": self.current}
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def case_resource(row: Row[Any]) -> PolicyResource:
-    """A stored case as the policy sees it (the columns the plan maps, nothing else)."""
-    return PolicyResource(
-        KIND,
-        str(row.id),
-        {
-            "status": row.status,
-            "school_id": _text(row.school_id),
-            "student_school_id": _text(row.student_school_id),
-            "provider_id": _text(row.provider_id),
-            "case_manager_id": _text(row.case_manager_id),
-            "primary_contact_id": _text(row.primary_contact_id),
-            "prosecution_notified": bool(row.prosecution_notified),
-        },
-    )
+__all__ = ["Context", "WrongState"]
 
 
 def reference_of(number: int, at: datetime) -> str:
     return f"AS-{at.year}-{number:06d}"
-
-
-@dataclass
-class Context:
-    session: AsyncSession
-    outbox: Outbox
-    access: RequestAccess
-
-    @property
-    def actor(self) -> Actor:
-        return self.access.actor
-
-    async def load(self, case_id: UUID, *, lock: bool = False) -> Row[Any]:
-        row = await repository.get(self.session, case_id, lock=lock)
-        if row is None:
-            raise self.access.missing(CASE, case_id)
-        return row
-
-    async def authorise(self, row: Row[Any], action: str | None = None) -> Decision:
-        return await self.access.authorise(
-            CASE, case_resource(row), action, student_key=row.student_key
-        )
-
-    async def record(
-        self, row: Row[Any], kind: str, tier: str, at: datetime, detail: dict[str, Any]
-    ) -> None:
-        await repository.add_timeline(
-            self.session,
-            {
-                "case_id": row.id,
-                "kind": kind,
-                "tier": tier,
-                "actor_id": str(self.actor.account_id),
-                "at": at,
-                "detail": detail,
-            },
-        )
-        # A person did something on the case: it is not idle, and any reminder is answered.
-        await repository.record_activity(self.session, row.id, at)
 
 
 # --- Opening -------------------------------------------------------------------------
@@ -257,43 +160,41 @@ async def project(
             "status": row.status,
             "version": row.version,
             "student_name": row.student_name,
-            "school_id": _text(row.school_id) or None,
-            "provider_id": _text(row.provider_id) or None,
+            "school_id": text_of(row.school_id) or None,
+            "provider_id": text_of(row.provider_id) or None,
             "case_manager_name": names.get(row.case_manager_id) if row.case_manager_id else None,
             "primary_contact_name": (
                 names.get(row.primary_contact_id) if row.primary_contact_id else None
             ),
-            "opened_at": _iso(row.opened_at),
-            "closed_at": _iso(row.closed_at),
+            "opened_at": iso(row.opened_at),
+            "closed_at": iso(row.closed_at),
         },
         "summary": {
             "nsn": row.nsn,
             "year_level": row.year_level,
             "reason_category": row.reason_category,
             "provider_type": row.provider_type,
-            "case_manager_id": _text(row.case_manager_id) or None,
+            "case_manager_id": text_of(row.case_manager_id) or None,
             "referral_id": str(row.referral_id),
             "request_history": row.request_history,
             "outcome_category": row.outcome_category,
             "outcome_text": row.outcome_text,
             "prosecution_notified": row.prosecution_notified,
-            "updated_at": _iso(row.updated_at),
+            "updated_at": iso(row.updated_at),
         },
         "demographic": {
             "home_address": student.get("address"),
-            "school_last_attended": _text(row.school_id) or None,
+            "school_last_attended": text_of(row.school_id) or None,
         },
-        "support_plan": {"support_plan": None},
-        "shared": {"shared_items": []},
         "full": {
             "student": student,
             "whanau": details.get("whanau") or [],
             "reason_text": details.get("reason_text"),
             "actions_taken": details.get("actions_taken"),
             "pastoral": details.get("pastoral") or {},
-            "primary_contact_id": _text(row.primary_contact_id) or None,
+            "primary_contact_id": text_of(row.primary_contact_id) or None,
             "needs_attention": row.attention_reason,
-            "last_activity_at": _iso(row.last_activity_at),
+            "last_activity_at": iso(row.last_activity_at),
         },
         "attendance": {"attendance": []},
     }
@@ -303,10 +204,15 @@ async def project(
             {"on": a.on.isoformat(), "session": a.session, "code": a.code, "category": a.category}
             for a in recent
         ]
-    if counts and ("summary" in tiers or "sensitive" in tiers):
-        plain, sensitive = await repository.note_counts(ctx.session, row.id)
-        groups["summary"]["note_count"] = plain
-        groups["sensitive"] = {"sensitive_note_count": sensitive}
+    if counts:
+        # The case's own view (not lists): counts and the content the case view carries.
+        numbers = await repository.item_counts(ctx.session, row.id)
+        groups["summary"]["note_count"] = numbers.get(("note", False), 0)
+        groups["summary"]["activity_count"] = numbers.get(("activity", False), 0)
+        groups["sensitive"] = {"sensitive_note_count": numbers.get(("note", True), 0)}
+        plan, shared_items = await content.case_view_content(ctx, row, tiers)
+        groups["support_plan"] = {"support_plan": plan}
+        groups["shared"] = {"shared_items": shared_items}
     return CaseView.project(tiers, groups, tiers=tiers)
 
 
@@ -330,7 +236,8 @@ async def list_cases(ctx: Context, filters: repository.ListFilters) -> list[Case
         CASE, repository.cases, repository.CASE_POLICY_COLUMNS, action=action
     )
     rows = await repository.readable(ctx.session, condition, filters)
-    tiers = await ctx.access.tiers_of(CASE, [case_resource(r) for r in rows])
+    teams = await repository.teams_of(ctx.session, [r.id for r in rows])
+    tiers = await ctx.access.tiers_of(CASE, [case_resource(r, teams[r.id]) for r in rows])
     names = await staff_members.names_of(ctx.session, _people(rows))
     views = []
     for row in rows:
@@ -344,7 +251,7 @@ async def list_cases(ctx: Context, filters: repository.ListFilters) -> list[Case
 
 async def timeline(ctx: Context, case_id: UUID) -> list[TimelineEntry]:
     """Every change on the case whose item the caller may see (lifecycle: summary;
-    content: full; sensitive content: sensitive)."""
+    content: the tier of its item, `domain.entry_tier`; sensitive content: sensitive)."""
     row = await ctx.load(case_id)
     decision = await ctx.authorise(row)
     ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view")
@@ -368,27 +275,8 @@ def _outcome(row: Row[Any]) -> CaseOutcome:
     )
 
 
-def _event_fields(ctx: Context, row: Row[Any], at: datetime) -> dict[str, Any]:
-    return {
-        "case_id": row.id,
-        "reference": row.reference,
-        "subject_student_key": row.student_key,
-        "actor_id": str(ctx.actor.account_id),
-        "at": at,
-    }
-
-
-async def _active(ctx: Context, case_id: UUID, action: str, verb: str) -> Row[Any]:
-    """The case locked for a change, authorised (404 / 403), and active (else 409)."""
-    row = await ctx.load(case_id, lock=True)
-    await ctx.authorise(row, action)
-    if row.status != CaseStatus.ACTIVE.value:
-        raise WrongState(verb, row.status)
-    return row
-
-
 async def close(ctx: Context, case_id: UUID, command: Close) -> CaseOutcome:
-    row = await _active(ctx, case_id, "close", "close")
+    row, _ = await ctx.active(case_id, "close", "close")
     at = datetime.now(UTC)
     updated = await repository.update(
         ctx.session,
@@ -406,13 +294,13 @@ async def close(ctx: Context, case_id: UUID, command: Close) -> CaseOutcome:
     )
     await ctx.outbox.add(
         ctx.session,
-        CaseClosed(**_event_fields(ctx, updated, at), outcome_category=command.outcome_category),
+        CaseClosed(**ctx.event_fields(updated, at), outcome_category=command.outcome_category),
     )
     return _outcome(updated)
 
 
 async def notify_prosecution(ctx: Context, case_id: UUID) -> CaseOutcome:
-    row = await _active(ctx, case_id, "notify_prosecution", "notify for prosecution")
+    row, _ = await ctx.active(case_id, "notify_prosecution", "notify for prosecution")
     if row.prosecution_notified:
         raise Conflict("the case is already notified for potential prosecution")
     at = datetime.now(UTC)
@@ -420,12 +308,12 @@ async def notify_prosecution(ctx: Context, case_id: UUID) -> CaseOutcome:
         ctx.session, row.id, {"prosecution_notified": True, "updated_at": at}
     )
     await ctx.record(updated, "prosecution_notice_given", "summary", at, {})
-    await ctx.outbox.add(ctx.session, CaseProsecutionNoticeGiven(**_event_fields(ctx, row, at)))
+    await ctx.outbox.add(ctx.session, CaseProsecutionNoticeGiven(**ctx.event_fields(row, at)))
     return _outcome(updated)
 
 
 async def withdraw_prosecution(ctx: Context, case_id: UUID) -> CaseOutcome:
-    row = await _active(ctx, case_id, "withdraw_prosecution", "withdraw the prosecution notice of")
+    row, _ = await ctx.active(case_id, "withdraw_prosecution", "withdraw the prosecution notice of")
     if not row.prosecution_notified:
         raise Conflict("the case is not notified for potential prosecution")
     at = datetime.now(UTC)
@@ -433,7 +321,7 @@ async def withdraw_prosecution(ctx: Context, case_id: UUID) -> CaseOutcome:
         ctx.session, row.id, {"prosecution_notified": False, "updated_at": at}
     )
     await ctx.record(updated, "prosecution_notice_withdrawn", "summary", at, {})
-    await ctx.outbox.add(ctx.session, CaseProsecutionNoticeWithdrawn(**_event_fields(ctx, row, at)))
+    await ctx.outbox.add(ctx.session, CaseProsecutionNoticeWithdrawn(**ctx.event_fields(row, at)))
     return _outcome(updated)
 
 
@@ -442,7 +330,7 @@ async def change_primary_contact(
 ) -> CaseOutcome:
     """A school leader or office support names another primary contact: an active staff
     member of the case's school (else 422)."""
-    row = await _active(ctx, case_id, "change_primary_contact", "change the primary contact of")
+    row, _ = await ctx.active(case_id, "change_primary_contact", "change the primary contact of")
     member = await staff_members.get_member(ctx.session, command.account_id)
     if member is None or member.disabled or member.organisation_id != row.school_id:
         raise Invalid("account_id", "not an active staff member of the case's school")
@@ -458,150 +346,19 @@ async def change_primary_contact(
         "summary",
         at,
         {
-            "from_primary_contact_id": _text(row.primary_contact_id) or None,
+            "from_primary_contact_id": text_of(row.primary_contact_id) or None,
             "primary_contact_id": str(command.account_id),
         },
     )
     await ctx.outbox.add(
         ctx.session,
         CasePrimaryContactChanged(
-            **_event_fields(ctx, updated, at),
+            **ctx.event_fields(updated, at),
             school_id=row.school_id,
             primary_contact_id=command.account_id,
         ),
     )
     return _outcome(updated)
-
-
-# --- Notes: versioned content items (ACCESS-MODEL 9: no in-place edits) ---------------
-
-
-def _note_tier(sensitive: bool) -> str:
-    return "sensitive" if sensitive else "full"
-
-
-async def notes(ctx: Context, case_id: UUID) -> list[NoteView]:
-    """The case's notes with every version the caller may see: a note whose current
-    version is sensitive needs the sensitive tier; an earlier sensitive version likewise."""
-    row = await ctx.load(case_id)
-    decision = await ctx.authorise(row)
-    tiers = set(decision.tiers)
-    if "full" not in tiers:
-        # Seeing the case without its content: the notes are not theirs to read.
-        ctx.access.denied(CASE, row.id, TIER_ACTIONS["full"], row.student_key, "not_allowed")
-        raise Forbidden("not allowed to read the notes of this case")
-    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view_full")
-    grouped: dict[UUID, list[Row[Any]]] = {}
-    for version in await repository.notes_with_versions(ctx.session, row.id):
-        grouped.setdefault(version.id, []).append(version)
-    views = []
-    for versions in grouped.values():
-        current = next(v for v in versions if v.version == v.current_version)
-        if _note_tier(current.sensitive) not in tiers:
-            continue
-        visible = [v for v in versions if _note_tier(v.sensitive) in tiers]
-        views.append(
-            NoteView(
-                id=str(current.id),
-                version=current.version,
-                text=current.text,
-                sensitive=current.sensitive,
-                created_by=current.created_by,
-                created_at=current.created_at.isoformat(),
-                history=[
-                    NoteVersion(
-                        version=v.version,
-                        text=v.text,
-                        sensitive=v.sensitive,
-                        author_id=v.author_id,
-                        at=v.at.isoformat(),
-                    )
-                    for v in visible
-                ],
-            )
-        )
-    return views
-
-
-async def add_note(ctx: Context, case_id: UUID, command: NewNote) -> NoteView:
-    row = await _active(ctx, case_id, "update", "add a note to")
-    at = datetime.now(UTC)
-    item_id = uuid4()
-    author = str(ctx.actor.account_id)
-    await repository.add_item(
-        ctx.session,
-        {
-            "id": item_id,
-            "case_id": row.id,
-            "kind": "note",
-            "current_version": 1,
-            "created_by": author,
-            "created_at": at,
-        },
-    )
-    version = {
-        "item_id": item_id,
-        "version": 1,
-        "text": command.text,
-        "sensitive": command.sensitive,
-        "author_id": author,
-        "at": at,
-    }
-    await repository.add_item_version(ctx.session, version)
-    await ctx.record(
-        row, "note_added", _note_tier(command.sensitive), at, {"note_id": str(item_id)}
-    )
-    await repository.update(ctx.session, row.id, {"updated_at": at})
-    entry = NoteVersion(
-        version=1,
-        text=command.text,
-        sensitive=command.sensitive,
-        author_id=author,
-        at=at.isoformat(),
-    )
-    return NoteView(
-        id=str(item_id),
-        version=1,
-        text=command.text,
-        sensitive=command.sensitive,
-        created_by=author,
-        created_at=at.isoformat(),
-        history=[entry],
-    )
-
-
-async def revise_note(ctx: Context, case_id: UUID, note_id: UUID, command: ReviseNote) -> NoteView:
-    """An edit is a new version; the earlier ones are kept."""
-    row = await _active(ctx, case_id, "update", "edit a note of")
-    item = await repository.get_item(ctx.session, row.id, note_id, lock=True)
-    if item is None or item.kind != "note":
-        raise NotFound(f"no note {note_id} on this case")
-    if command.version != item.current_version:
-        raise StaleVersion(command.version, item.current_version)
-    at = datetime.now(UTC)
-    author = str(ctx.actor.account_id)
-    new_version = item.current_version + 1
-    await repository.add_item_version(
-        ctx.session,
-        {
-            "item_id": item.id,
-            "version": new_version,
-            "text": command.text,
-            "sensitive": command.sensitive,
-            "author_id": author,
-            "at": at,
-        },
-    )
-    await repository.set_current_version(ctx.session, item.id, new_version)
-    await ctx.record(
-        row,
-        "note_revised",
-        _note_tier(command.sensitive),
-        at,
-        {"note_id": str(item.id), "version": new_version},
-    )
-    await repository.update(ctx.session, row.id, {"updated_at": at})
-    return next(n for n in await notes(ctx, case_id) if n.id == str(item.id))
 
 
 # --- Moves (ACCESS-MODEL 6) ----------------------------------------------------------
@@ -642,11 +399,14 @@ async def follow_enrolment(
                 case_manager_id=None,
             )
         updated = await repository.update(session, row.id, changes)
+        if target != row.provider_id:
+            # The former provider's team loses the case with it (ACCESS-MODEL 6).
+            await team.disband(session, outbox, row, event.as_of)
         detail = {
-            "from_school_id": _text(row.school_id) or None,
-            "school_id": _text(school_id) or None,
-            "from_provider_id": _text(row.provider_id) or None,
-            "provider_id": _text(updated.provider_id) or None,
+            "from_school_id": text_of(row.school_id) or None,
+            "school_id": text_of(school_id) or None,
+            "from_provider_id": text_of(row.provider_id) or None,
+            "provider_id": text_of(updated.provider_id) or None,
         }
         await repository.add_timeline(
             session,

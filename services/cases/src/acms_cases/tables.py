@@ -104,8 +104,9 @@ case_timeline = Table(
     Column("detail", JSONB, nullable=False),
 )
 
-# Content items (notes so far): the item, and its versions. An edit adds a version; no
-# version is ever updated or deleted (ACCESS-MODEL 9).
+# Content items (notes, correspondence, activities, calendar entries, the support plan,
+# comments): the item, and its versions. An edit, a label or a share adds a version; no
+# version is ever updated or deleted (ACCESS-MODEL 9; a trigger refuses it).
 case_items = Table(
     "case_items",
     metadata,
@@ -116,6 +117,12 @@ case_items = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_case_items_case_created", "case_id", "created_at", "id"),
+    Index(
+        "uq_case_items_one_support_plan",
+        "case_id",
+        unique=True,
+        postgresql_where=text("kind = 'support_plan'"),
+    ),
 )
 
 case_item_versions = Table(
@@ -125,6 +132,12 @@ case_item_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("text", Text, nullable=False),
     Column("sensitive", Boolean, nullable=False),
+    # Shared with the school at this version (never together with `sensitive`).
+    Column("shared", Boolean, nullable=False, server_default="false"),
+    # Kind-specific content (a correspondence's parties and date, an activity's type...).
+    Column("fields", JSONB, nullable=False, server_default="{}"),
+    # What this version did: create, revise, label, unlabel, share, unshare.
+    Column("change", String(20), nullable=False, server_default="revise"),
     Column("author_id", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     ForeignKeyConstraint(["item_id"], ["case_items.id"]),
@@ -144,6 +157,33 @@ case_attendance = Table(
     Column("code", String(2), nullable=False),
     Column("category", String(12), nullable=False),
     Column("as_of", DateTime(timezone=True), nullable=False),
+)
+
+# The case's team: provider staff a workflow lead added. A member who leaves keeps their
+# row (`removed_at`); the current team is the rows without one.
+case_team_members = Table(
+    "case_team_members",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", Uuid, ForeignKey("cases.id"), nullable=False),
+    Column("account_id", Uuid, nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("removed_by", String(64)),
+    Column("removed_at", DateTime(timezone=True)),
+    Index(
+        "uq_case_team_members_current",
+        "case_id",
+        "account_id",
+        unique=True,
+        postgresql_where=text("removed_at IS NULL"),
+    ),
+    Index(
+        "ix_case_team_members_account_current",
+        "account_id",
+        "case_id",
+        postgresql_where=text("removed_at IS NULL"),
+    ),
 )
 
 # Which ASP's catchment holds each school (identity's CatchmentAssigned): where a case

@@ -10,7 +10,7 @@
 
 from acms_platform.access.actor import Account, Actor, ActorSource
 from acms_platform.access.dependencies import Access, CurrentActor
-from acms_platform.access.plan import disjuncts, plan_condition
+from acms_platform.access.plan import Membership, disjuncts, plan_condition
 from acms_platform.access.request import Decision, RequestAccess, ResourceKind
 from acms_platform.access.tiers import TieredView, granted_tiers, tier_field
 
@@ -21,6 +21,7 @@ __all__ = [
     "ActorSource",
     "CurrentActor",
     "Decision",
+    "Membership",
     "RequestAccess",
     "ResourceKind",
     "TieredView",

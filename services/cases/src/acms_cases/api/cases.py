@@ -1,14 +1,15 @@
-"""HTTP routes of the cases service: each turns input into one use-case call."""
+"""Routes of the case record: lists, the case's view, its timeline and lifecycle."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query
 
 from acms_cases import attention, service
+from acms_cases.api.common import CHANGE, NOT_VISIBLE, READ, VIEW, CasesContext
 from acms_cases.repository import ListFilters
 from acms_cases.schemas import (
     AttendanceView,
@@ -17,35 +18,10 @@ from acms_cases.schemas import (
     CaseView,
     ChangePrimaryContact,
     Close,
-    NewNote,
-    NoteView,
-    ReviseNote,
     TimelineEntry,
 )
-from acms_cases.tables import projections
-from acms_platform.access import Access
-from acms_platform.dependencies import DbSession, ServiceOutbox
-
-
-def get_context(session: DbSession, outbox: ServiceOutbox, access: Access) -> service.Context:
-    return service.Context(session=session, outbox=outbox, access=access)
-
-
-CasesContext = Annotated[service.Context, Depends(get_context)]
 
 cases = APIRouter(prefix="/cases", tags=["cases"])
-NOT_VISIBLE = {404: {"description": "no such case visible to the caller"}}
-# A view holds only the fields of the tiers granted: the others are absent, not null.
-VIEW: dict[str, Any] = {"response_model_exclude_unset": True, "responses": NOT_VISIBLE}
-VIEW_TIER: dict[int | str, dict[str, Any]] = {
-    **NOT_VISIBLE,
-    403: {"description": "the caller sees the case but not this part of it"},
-}
-CHANGE: dict[int | str, dict[str, Any]] = {
-    **NOT_VISIBLE,
-    403: {"description": "the caller sees the case but may not do this"},
-    409: {"description": "the case's state does not allow it: the state is in the answer"},
-}
 
 
 @cases.get("", response_model_exclude_unset=True)
@@ -91,7 +67,7 @@ async def case_timeline(case_id: UUID, ctx: CasesContext) -> list[TimelineEntry]
     return await service.timeline(ctx, case_id)
 
 
-@cases.get("/{case_id}/attendance", responses=VIEW_TIER)
+@cases.get("/{case_id}/attendance", responses=READ)
 async def case_attendance(
     case_id: UUID,
     ctx: CasesContext,
@@ -124,24 +100,3 @@ async def change_primary_contact(
 ) -> CaseOutcome:
     """School leaders and office support of the case's school, on an active case."""
     return await service.change_primary_contact(ctx, case_id, command)
-
-
-@cases.get("/{case_id}/notes", responses=CHANGE)
-async def list_notes(case_id: UUID, ctx: CasesContext) -> list[NoteView]:
-    return await service.notes(ctx, case_id)
-
-
-@cases.post("/{case_id}/notes", status_code=status.HTTP_201_CREATED, responses=CHANGE)
-async def add_note(case_id: UUID, command: NewNote, ctx: CasesContext) -> NoteView:
-    return await service.add_note(ctx, case_id, command)
-
-
-@cases.put("/{case_id}/notes/{note_id}", responses=CHANGE)
-async def revise_note(
-    case_id: UUID, note_id: UUID, command: ReviseNote, ctx: CasesContext
-) -> NoteView:
-    """A new version of the note; every earlier one is kept and shown in its history."""
-    return await service.revise_note(ctx, case_id, note_id, command)
-
-
-routers = [projections.router, cases]
