@@ -187,3 +187,29 @@ async def test_a_closed_case_never_needs_attention(world):
 async def test_an_unknown_case_has_no_attendance(world):
     answer = await attendance(world, uuid.uuid4(), "case_manager_a")
     assert answer.status_code == 404
+
+
+async def test_an_overdue_calendar_entry_needs_attention_and_a_done_one_does_not(world):
+    overdue, done = str((await world.open_case())["id"]), str((await world.open_case())["id"])
+    manager = world.as_("case_manager_a")
+    past = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    for case_id, finished in ((overdue, False), (done, True)):
+        added = await world.client.post(
+            f"/cases/{case_id}/calendar",
+            json={"title": "Meeting at school", "starts_at": past, "done": finished},
+            headers=manager,
+        )
+        assert added.status_code == 201, added.text
+
+    await attention.scan_once(world.runtime)
+    needing = await _needing(world, "case_manager_a")
+    assert overdue in needing and done not in needing
+    view = (await world.client.get(f"/cases/{overdue}", headers=manager)).json()
+    assert view["needs_attention"] == "overdue_calendar_entry"
+    found = await published(
+        world.runtime.settings.kafka_bootstrap,
+        topics.CASES,
+        lambda e: e["event_type"] == "CaseNeedsAttention" and e["payload"]["case_id"] == overdue,
+    )
+    assert found[0][1]["payload"]["reason"] == "overdue_calendar_entry"
+    assert "title" not in found[0][1]["payload"]  # no content travels

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ from acms_platform.runtime import Runtime
 log = logging.getLogger(__name__)
 
 NO_RECENT_ACTIVITY = "no_recent_activity"
+OVERDUE_CALENDAR_ENTRY = "overdue_calendar_entry"
 SCAN_BATCH = 500
 SYSTEM = "system"
 
@@ -182,17 +183,92 @@ async def flag_idle_cases(
     return len(rows)
 
 
-async def scan_once(runtime: Runtime) -> int:
-    """One full scan, a batch per transaction; the number of cases flagged."""
-    flagged = 0
-    while True:
-        async with runtime.database.transaction() as session:
-            count = await flag_idle_cases(
-                session, runtime.outbox, runtime.settings.case_idle_days, datetime.now(UTC)
+# The earliest calendar entry of each active, unflagged case that started before :now
+# and is not done (by its current version).
+_OVERDUE = text(
+    """
+    SELECT c.id, c.reference, c.student_key, c.provider_id, c.case_manager_id,
+           e.item_id, e.sensitive, e.due_at
+    FROM cases c
+    CROSS JOIN LATERAL (
+      SELECT i.id AS item_id, v.sensitive, (v.fields ->> 'starts_at')::timestamptz AS due_at
+      FROM case_items i
+      JOIN case_item_versions v ON v.item_id = i.id AND v.version = i.current_version
+      WHERE i.case_id = c.id AND i.kind = 'calendar_entry'
+        AND NOT COALESCE((v.fields ->> 'done')::boolean, false)
+        AND (v.fields ->> 'starts_at')::timestamptz < :now
+      ORDER BY due_at
+      LIMIT 1
+    ) e
+    WHERE c.status = 'active' AND c.attention_reason IS NULL
+    LIMIT :limit
+    FOR UPDATE OF c SKIP LOCKED
+    """
+)
+
+
+async def flag_overdue_entries(session: AsyncSession, outbox: Outbox, now: datetime) -> int:
+    """Flag up to SCAN_BATCH active cases with a calendar entry past its start and not
+    done; the number flagged. The timeline entry has the calendar entry's tier."""
+    rows = (await session.execute(_OVERDUE, {"now": now, "limit": SCAN_BATCH})).all()
+    for row in rows:
+        await session.execute(
+            update(cases)
+            .where(cases.c.id == row.id)
+            .values(attention_reason=OVERDUE_CALENDAR_ENTRY, attention_since=now)
+        )
+        await session.execute(
+            case_timeline.insert().values(
+                case_id=row.id,
+                kind="needs_attention",
+                tier="sensitive" if row.sensitive else "full",
+                actor_id=SYSTEM,
+                at=now,
+                detail={
+                    "reason": OVERDUE_CALENDAR_ENTRY,
+                    "item_id": str(row.item_id),
+                    "due_at": row.due_at.isoformat(),
+                },
             )
-        flagged += count
-        if count < SCAN_BATCH:
-            return flagged
+        )
+        await outbox.add(
+            session,
+            CaseNeedsAttention(
+                case_id=row.id,
+                reference=row.reference,
+                subject_student_key=row.student_key,
+                actor_id=SYSTEM,
+                at=now,
+                reason=OVERDUE_CALENDAR_ENTRY,
+                provider_id=row.provider_id,
+                case_manager_id=row.case_manager_id,
+                item_id=row.item_id,
+                due_at=row.due_at,
+            ),
+        )
+    return len(rows)
+
+
+async def scan_once(runtime: Runtime) -> int:
+    """One full scan, a batch per transaction; the number of cases flagged (overdue
+    calendar entries first: the more specific reason)."""
+    flagged = 0
+    for flag in (_flag_overdue, _flag_idle):
+        while True:
+            async with runtime.database.transaction() as session:
+                count = await flag(session, runtime, datetime.now(UTC))
+            flagged += count
+            if count < SCAN_BATCH:
+                break
+    return flagged
+
+
+async def _flag_overdue(session: AsyncSession, runtime: Runtime, now: datetime) -> int:
+    return await flag_overdue_entries(session, runtime.outbox, now)
+
+
+async def _flag_idle(session: AsyncSession, runtime: Runtime, now: datetime) -> int:
+    return await flag_idle_cases(session, runtime.outbox, runtime.settings.case_idle_days, now)
 
 
 async def remind(runtime: Runtime) -> None:
