@@ -4,7 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from acms_cases import api
+from acms_cases import api, document_api, documents
+from acms_cases.blobs import store_from
 from acms_cases.handlers import handlers
 from acms_cases.tables import projections
 from acms_platform.app import create_app
@@ -13,9 +14,16 @@ from acms_platform.settings import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 definition = ServiceDefinition(
-    name="cases", root=SERVICE_ROOT, handlers=handlers, actors=projections
+    name="cases",
+    root=SERVICE_ROOT,
+    handlers=handlers,
+    actors=projections,
+    streamed_uploads=document_api.STREAMED_UPLOADS,
 )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, api.routers, settings)
+    app = create_app(definition, [*api.routers, document_api.router], settings)
+    app.state.blob_store = store_from(app.state.runtime.settings)
+    documents.sweep_at_start(app)  # blobs of uploads that died, before this start
+    return app
