@@ -16,6 +16,7 @@ from acms_cases import documents
 from acms_cases.api import CHANGE, NOT_VISIBLE, CasesContext
 from acms_cases.blobs import BlobStore
 from acms_cases.document_schemas import DocumentView
+from acms_cases.document_types import ALLOWED_TYPES
 from acms_platform.dependencies import CurrentPrincipal, Policy, ServiceRuntime
 
 # The upload paths, for the platform's streamed-upload exemption (app.py) and the gateway
@@ -57,7 +58,10 @@ UPLOAD_ANSWERS: dict[int | str, dict[str, Any]] = {
 DOWNLOAD_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the content, as uploaded; `Repr-Digest` carries its SHA-256",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            media_type: {"schema": {"type": "string", "format": "binary"}}
+            for media_type in sorted(set(ALLOWED_TYPES.values()))
+        },
     },
     **NOT_VISIBLE,
     403: {"description": "the caller sees the case but none of its documents"},
