@@ -71,8 +71,13 @@ def cases_pdp(infrastructure, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
-async def cases(infrastructure, cases_pdp) -> AsyncIterator[httpx.AsyncClient]:
-    settings = settings_for_test("cases", infrastructure, cerbos_url=cases_pdp)
+async def cases(infrastructure, cases_pdp, tmp_path_factory) -> AsyncIterator[httpx.AsyncClient]:
+    settings = settings_for_test(
+        "cases",
+        infrastructure,
+        cerbos_url=cases_pdp,
+        data_dir=str(tmp_path_factory.mktemp("data")),  # never the demo stack's .run/data
+    )
     await create_database(settings)
     app = create(settings)
     async with AsyncExitStack() as stack:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, computed_field
@@ -116,6 +117,19 @@ class Settings(BaseSettings):
     sign_in_delay_base_seconds: float = Field(default=1.0, gt=0, le=3600)
     sign_in_delay_max_seconds: float = Field(default=300.0, gt=0, le=86_400)
     sign_in_failure_window_seconds: int = Field(default=3600, ge=60, le=30 * 86_400)
+    # Cases' documents and media (services/cases/README.md, "Documents"): the largest file
+    # taken (413 beyond it); where the bytes live: a directory under `data_dir` by default,
+    # or an S3-compatible bucket; a temporary blob left by an upload that died is removed
+    # by the sweeper at start-up once it has not been written for `document_sweep_minutes`.
+    data_dir: str = Field(default=".run/data", min_length=1, description="<data_dir>/<service>")
+    document_max_bytes: int = Field(default=1024**3, ge=1)
+    document_store: Literal["local", "s3"] = "local"
+    document_s3_endpoint: str | None = None
+    document_s3_region: str = "us-east-1"
+    document_s3_bucket: str = "acms-documents"
+    document_s3_access_key: str | None = None
+    document_s3_secret_key: SecretStr | None = None
+    document_sweep_minutes: float = Field(default=60.0, ge=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint")
@@ -151,11 +165,15 @@ class Settings(BaseSettings):
         return self.topic_namespace + name
 
     @property
+    def service_data_dir(self) -> Path:
+        return Path(self.data_dir) / self.service_name
+
+    @property
     def http_port(self) -> int:
         return self.port or SERVICE_PORTS.get(self.service_name, 8000)
 
 
-SECRET_SETTINGS = frozenset({"student_key_secret", "smtp_password"})
+SECRET_SETTINGS = frozenset({"student_key_secret", "smtp_password", "document_s3_secret_key"})
 
 
 def load_settings(service_name: str, **overrides: object) -> Settings:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from acms_cases import api, attention
+from acms_cases import api, attention, document_api, documents
+from acms_cases.blobs import store_from
 from acms_cases.handlers import handlers
 from acms_cases.tables import projections
 from acms_platform.app import create_app
@@ -17,9 +18,13 @@ definition = ServiceDefinition(
     root=SERVICE_ROOT,
     handlers=handlers,
     actors=projections,
+    streamed_uploads=document_api.STREAMED_UPLOADS,
     workers=(attention.remind,),  # cases that need attention (idle, overdue entries)
 )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(definition, api.routers, settings)
+    app = create_app(definition, [*api.routers, document_api.router], settings)
+    app.state.blob_store = store_from(app.state.runtime.settings)
+    documents.sweep_at_start(app)  # blobs of uploads that died, before this start
+    return app
