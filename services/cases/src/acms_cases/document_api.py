@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from acms_cases import documents
@@ -17,6 +17,7 @@ from acms_cases.api.common import CHANGE, NOT_VISIBLE, CasesContext
 from acms_cases.blobs import BlobStore
 from acms_cases.document_schemas import DocumentView
 from acms_cases.document_types import ALLOWED_TYPES
+from acms_platform.access.actor import Actor
 from acms_platform.dependencies import CurrentPrincipal, Policy, ServiceRuntime
 
 # The upload paths, for the platform's streamed-upload exemption (app.py) and the gateway
@@ -69,6 +70,15 @@ DOWNLOAD_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _uploader(principal: CurrentPrincipal, runtime: ServiceRuntime) -> Actor:
+    return await documents.uploader(principal, runtime)
+
+
+# A dependency, so an account that may not act now is refused (401) before anything else
+# about the request is looked at, as on every other route.
+Uploader = Annotated[Actor, Depends(_uploader)]
+
+
 def _store(request: Request) -> BlobStore:
     return request.app.state.blob_store  # type: ignore[no-any-return]
 
@@ -83,7 +93,7 @@ async def upload_document(
     case_id: UUID,
     filename: FileName,
     request: Request,
-    principal: CurrentPrincipal,
+    actor: Uploader,
     runtime: ServiceRuntime,
     policy: Policy,
     sensitive: Sensitive = False,
@@ -95,7 +105,7 @@ async def upload_document(
     provider shares)."""
     command = documents.UploadCommand(filename=filename, sensitive=sensitive, shared=shared)
     return await documents.upload(
-        runtime, _store(request), principal, policy, request, case_id, command
+        runtime, _store(request), actor, policy, request, case_id, command
     )
 
 
@@ -111,7 +121,7 @@ async def revise_document(
     filename: FileName,
     version: Annotated[int, Query(ge=1, description="the version the revision was made on")],
     request: Request,
-    principal: CurrentPrincipal,
+    actor: Uploader,
     runtime: ServiceRuntime,
     policy: Policy,
     sensitive: Sensitive = False,
@@ -127,7 +137,7 @@ async def revise_document(
         version=version,
     )
     return await documents.upload(
-        runtime, _store(request), principal, policy, request, case_id, command
+        runtime, _store(request), actor, policy, request, case_id, command
     )
 
 

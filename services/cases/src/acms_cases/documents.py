@@ -38,7 +38,7 @@ from acms_cases.document_schemas import DocumentVersion, DocumentView
 from acms_cases.document_types import InspectedUpload
 from acms_cases.schemas import CaseStatus
 from acms_platform.access import RequestAccess
-from acms_platform.access.actor import account_id_of, actor_of
+from acms_platform.access.actor import Actor, account_id_of, actor_of
 from acms_platform.errors import Conflict, Forbidden, Invalid, NotFound, PlatformError
 from acms_platform.policy import PolicyClient
 from acms_platform.runtime import Runtime
@@ -129,32 +129,38 @@ async def _writable(
     return row, set(decision.tiers)
 
 
+async def uploader(principal: Principal, runtime: Runtime) -> Actor:
+    """The caller checked against the staff projection now (401 for an account that may
+    not act), in a transaction of its own: an upload holds no connection while it streams."""
+    source = runtime.definition.actors
+    assert source is not None
+    async with runtime.database.transaction() as session:
+        return actor_of(principal, await source.account(session, account_id_of(principal)))
+
+
 async def upload(
     runtime: Runtime,
     store: BlobStore,
-    principal: Principal,
+    actor: Actor,
     policy: PolicyClient,
     request: Request,
     case_id: UUID,
     command: UploadCommand,
 ) -> DocumentView:
     command.check()
-    async with runtime.database.transaction() as session:
-        source = runtime.definition.actors
-        assert source is not None
-        actor = actor_of(principal, await source.account(session, account_id_of(principal)))
     route = request.scope.get("route")
-    access = RequestAccess(
-        service=runtime.definition.name,
-        actor=actor,
-        session=session,
-        outbox=runtime.outbox,
-        database=runtime.database,
-        policy=policy,
-        method=request.method,
-        route=getattr(route, "path", request.url.path),
-        action="upload_document",
-    )
+    async with runtime.database.transaction() as session:  # each phase gives it its own
+        access = RequestAccess(
+            service=runtime.definition.name,
+            actor=actor,
+            session=session,
+            outbox=runtime.outbox,
+            database=runtime.database,
+            policy=policy,
+            method=request.method,
+            route=getattr(route, "path", request.url.path),
+            action="upload_document",
+        )
     try:
         async with _phase(runtime, access) as ctx:
             await _writable(ctx, case_id, command)
