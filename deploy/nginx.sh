@@ -57,6 +57,22 @@ render() {
             proxy_pass http://acms_integrations;
         }
 "
+  # Cases' documents and media (services/cases/README.md, "Documents"): uploads streamed to
+  # the service as they arrive and downloads streamed back (no buffering either way, so no
+  # temp files), up to the service's own limit (document_max_bytes, 1 GiB by default).
+  [[ " $SERVICES " == *" cases "* ]] && locations+="        location ~ ^/api/cases/cases/[^/]+/documents(/[^/]+/(versions|content))?\$ {
+            limit_req zone=acms_per_ip burst=$BURST nodelay;
+            client_max_body_size 2g;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_read_timeout 900s;
+            proxy_send_timeout 900s;
+            include $ROOT/deploy/nginx/proxy_headers.conf;
+            proxy_set_header X-Forwarded-Prefix /api/cases;
+            rewrite ^/api/cases/(.*)\$ /\$1 break;
+            proxy_pass http://acms_cases;
+        }
+"
   if [ "$(id -u)" -eq 0 ]; then
     # workers drop privileges; they only proxy (no temp files), so they need no access to RUN_DIR
     if id www-data >/dev/null 2>&1; then user_line="user www-data;"; else user_line="user nobody nogroup;"; fi

@@ -369,3 +369,22 @@ def test_image_exposes_the_service_ports_and_keeps_sources_beside_migrations():
     for text in (entrypoint, launcher):
         assert re.search(r'--root-path "/api/\$(name)"', text)
         assert "--factory" in text and "acms_${name}.app:create" in text
+
+
+DOCUMENTS_LOCATION = r"location ~ ^/api/cases/cases/[^/]+/documents(/[^/]+/(versions|content))?$"
+
+
+def test_gateway_streams_cases_documents_both_ways_like_nginx_sh():
+    """Uploads pass unbuffered above the 1 MiB limit, downloads unbuffered too, everywhere
+    the gateway runs (services/cases/README.md, "Documents")."""
+    script = (DEPLOY / "nginx.sh").read_text().replace("\\$", "$")
+    assert DOCUMENTS_LOCATION in script
+    for text in [script, *(config.read_text() for config in GATEWAY_CONFIGS)]:
+        location = nginx_block(text, DOCUMENTS_LOCATION)
+        for directive in (
+            "client_max_body_size 2g;",
+            "proxy_request_buffering off;",
+            "proxy_buffering off;",
+            "proxy_pass http://acms_cases;",
+        ):
+            assert directive in location, directive

@@ -3,9 +3,9 @@
 Infrastructure is started once per test session through the provider in `infra.py`.
 Each test session gets its own databases (`test_<run>_<service>`) and its own Kafka topic
 namespace (`test-<run>.`, which prefixes its topics and consumer groups), so tests never
-touch the demo stack's data or messages. The session drops its databases and deletes its
-topics and groups at the end (`ACMS_KEEP_TEST_DATABASES=1` keeps them, to look into a
-failure).
+touch the demo stack's data or messages. The session drops its databases, deletes its
+topics and groups and removes its files (`.run/test-data/<run>`) at the end
+(`ACMS_KEEP_TEST_DATABASES=1` keeps the databases, to look into a failure).
 
 As in production, each service connects as its own login role (`acms_<service>`, password
 the local secret `pg_<service>` that deploy/lib/common.sh's ensure_secret also reads) and
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,6 +45,8 @@ TOPIC_NAMESPACE = f"test-{RUN_ID}."
 ADMIN_USER = os.environ.get("ACMS_PG_ADMIN_USER", "acms")
 ADMIN_PASSWORD = os.environ.get("ACMS_PG_ADMIN_PASSWORD", "acms")
 SECRETS_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "secrets"
+# Files a service keeps (cases' document blobs) for this session only, never the demo's.
+TEST_DATA_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "test-data" / RUN_ID
 
 
 def local_secret(name: str) -> str:
@@ -85,6 +88,7 @@ def infrastructure():
             asyncio.run(delete_namespace(provider.endpoints.kafka_bootstrap, TOPIC_NAMESPACE))
         except Exception as error:  # noqa: BLE001 - tidiness, not a test result
             warnings.warn(f"Kafka topics of run {RUN_ID} left behind: {error!r}", stacklevel=1)
+        shutil.rmtree(TEST_DATA_DIR, ignore_errors=True)
     provider.stop()
 
 
@@ -122,6 +126,7 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
         "public_url": endpoints.gateway_url,
         "outbox_idle_poll_seconds": 0.2,
         "student_key_secret": TEST_STUDENT_KEY_SECRET,
+        "data_dir": str(TEST_DATA_DIR),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
