@@ -72,7 +72,7 @@ def cases_pdp(infrastructure, tmp_path_factory) -> Iterator[str]:
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def cases(infrastructure, cases_pdp) -> AsyncIterator[httpx.AsyncClient]:
-    settings = settings_for_test("cases", infrastructure, cerbos_url=cases_pdp)
+    settings = settings_for_test("cases", infrastructure, suite="cases", cerbos_url=cases_pdp)
     await create_database(settings)
     app = create(settings)
     async with AsyncExitStack() as stack:

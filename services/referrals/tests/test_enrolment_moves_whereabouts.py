@@ -226,8 +226,19 @@ async def test_the_audit_records_that_the_school_was_not_shown(world):
         return lambda e: e["payload"]["principal_id"] == actor and bool(_read(e, referral["id"]))
 
     bootstrap = world.runtime.settings.kafka_bootstrap
-    teacher = await published(bootstrap, topics.AUDIT_ACCESS, read_by("teacher_a"), enough=2)
-    (leader,) = await published(bootstrap, topics.AUDIT_ACCESS, read_by("leader_b"))
+    teacher = await published(
+        bootstrap,
+        topics.AUDIT_ACCESS,
+        read_by("teacher_a"),
+        enough=2,
+        namespace=world.runtime.settings.topic_namespace,
+    )
+    (leader,) = await published(
+        bootstrap,
+        topics.AUDIT_ACCESS,
+        read_by("leader_b"),
+        namespace=world.runtime.settings.topic_namespace,
+    )
     # teacher_a's first read is the answer to creating it, before the move.
     assert [_read(r[1], referral["id"])[0]["tiers"] for r in teacher] == [
         ["basic", "summary", "full", "school"],
