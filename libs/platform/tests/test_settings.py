@@ -1,5 +1,6 @@
 import pytest
 
+from acms_contracts import topics
 from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.settings import load_settings
 from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
@@ -47,3 +48,26 @@ def test_the_secret_is_not_shown_and_keys_come_from_it(secret):
     assert settings.student_key("123456789") == student_key_for_nsn(
         "123456789", TEST_STUDENT_KEY_SECRET
     )
+
+
+def test_a_suite_has_its_own_topics_and_databases_and_they_are_deleted_at_the_end():
+    from types import SimpleNamespace
+
+    from acms_platform.testing import plugin
+    from acms_platform.testing.infra import Endpoints
+
+    infrastructure = SimpleNamespace(endpoints=Endpoints())
+    shared = plugin.settings_for_test("cases", infrastructure)
+    suite = plugin.settings_for_test("cases", infrastructure, suite="cases")
+    assert (
+        suite.topic_namespace == plugin.suite_namespace("cases") == f"test-{plugin.RUN_ID}-cases."
+    )
+    assert suite.database_name == f"test_{plugin.RUN_ID}_cases_cases"
+    # Nothing of the session's namespace reaches the suite, nor the other way round.
+    assert not suite.topic(topics.REFERRALS).startswith(shared.topic_namespace)
+    assert not shared.topic(topics.REFERRALS).startswith(suite.topic_namespace)
+    assert suite.group_id.startswith(suite.topic_namespace)
+    # Registered for the infrastructure's teardown, which deletes each namespace it holds;
+    # its database matches the pattern the teardown drops.
+    assert suite.topic_namespace in plugin.SUITE_NAMESPACES
+    assert suite.database_name.startswith(f"test_{plugin.RUN_ID}_")

@@ -75,6 +75,7 @@ async def cases(infrastructure, cases_pdp, tmp_path_factory) -> AsyncIterator[ht
     settings = settings_for_test(
         "cases",
         infrastructure,
+        suite="cases",
         cerbos_url=cases_pdp,
         data_dir=str(tmp_path_factory.mktemp("data")),  # never the demo stack's .run/data
     )

@@ -21,6 +21,7 @@ async def _audited(world, who: str, case_id: str) -> list[dict]:
             and e["payload"]["principal_id"] == actor
             and any(r["id"] == case_id for r in e["payload"]["records"] + e["payload"]["denials"])
         ),
+        namespace=world.runtime.settings.topic_namespace,
     )
     return [envelope["payload"] for _, envelope in found]
 

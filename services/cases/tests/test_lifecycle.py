@@ -128,6 +128,7 @@ async def test_the_timeline_holds_every_change_for_those_who_may_see_it(world):
         topics.CASES,
         lambda e: e["payload"]["case_id"] == case_id,
         enough=4,
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert [e["event_type"] for _, e in found] == [
         "CaseOpened",

@@ -89,6 +89,7 @@ async def test_an_active_case_follows_the_student_and_the_former_parties_lose_it
         lambda e: (
             e["payload"]["case_id"] == str(active["id"]) and e["event_type"] == "CaseTransferred"
         ),
+        namespace=world.runtime.settings.topic_namespace,
     )
     payload = found[0][1]["payload"]
     assert payload["from_provider_id"] == str(world.orgs["asp_a"])

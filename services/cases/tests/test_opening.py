@@ -36,6 +36,7 @@ async def test_a_case_opens_with_a_reference_and_what_the_request_carried(world)
         _bootstrap(world),
         topics.CASES,
         lambda e: e["payload"]["case_id"] == str(case["id"]),
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert [e["event_type"] for _, e in found] == ["CaseOpened"]
     key, envelope = found[0]

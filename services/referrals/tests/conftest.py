@@ -76,7 +76,9 @@ ACCOUNTS: list[tuple[str, str, list[Role]]] = [
 async def referrals(infrastructure, referrals_pdp) -> AsyncIterator[httpx.AsyncClient]:
     """The service, started once for the session (as `start_service` does per test): its
     Kafka consumers take seconds to join their group, and the matrix has many tests."""
-    settings = settings_for_test("referrals", infrastructure, cerbos_url=referrals_pdp)
+    settings = settings_for_test(
+        "referrals", infrastructure, suite="referrals", cerbos_url=referrals_pdp
+    )
     await create_database(settings)
     app = create(settings)
     async with AsyncExitStack() as stack:

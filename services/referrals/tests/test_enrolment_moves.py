@@ -103,8 +103,9 @@ async def test_every_request_of_the_student_moves_drafts_and_closed_ones_include
     assert await _listed(world, "leader_a", family) == {other["id"]}
     for referral in made:
         assert len(await _moves_recorded(world, referral["id"])) == 1
-    # The provider working the assigned request keeps it: a move re-scopes the school only.
-    assert (await _view(world, "asp_lead_a", made[2]["id"])).status_code == 200
+    # The assigned request (no case yet) followed the student away from the provider working
+    # it (ACCESS-MODEL 6, test_request_moves).
+    assert (await _view(world, "asp_lead_a", made[2]["id"])).status_code == 404
 
 
 async def test_a_student_enrolled_nowhere_stays_visible_to_creator_and_central_investigation(

@@ -47,8 +47,10 @@ async def _moved_and_worked_at_school_b(world) -> tuple[str, list[dict], set[str
     await world.deliver(_moved(nsn, world.orgs["school_b"]))
     await _act(world, "investigator", submitted["id"], "accept")
     await _act(world, "investigator", submitted["id"], "allocate", provider_id=str(isp_b))
+    # The assigned request (no case) followed the student; no catchment ASP is known for
+    # school B here, so it is back with Central Investigation (test_request_moves).
     await _act(
-        world, "investigator", assigned["id"], "reallocate", provider_id=str(world.orgs["asp_b"])
+        world, "investigator", assigned["id"], "allocate", provider_id=str(world.orgs["asp_b"])
     )
     await _act(
         world,
@@ -76,9 +78,12 @@ def _traces(answer: object, new_place: set[str]) -> set[str]:
 
 async def test_former_school_keeps_the_request_but_not_where_the_student_went(world):
     family, made, new_place = await _moved_and_worked_at_school_b(world)
+    kept, followed = made
 
     for who in ("teacher_a", "office_a"):
-        for referral in made:
+        # The one allocated when the student moved followed them (ACCESS-MODEL 6).
+        assert (await _view(world, who, followed["id"])).status_code == 404, who
+        for referral in (kept,):
             seen = await _view(world, who, referral["id"])
             assert seen.status_code == 200, (who, seen.text)
             view = seen.json()
@@ -89,7 +94,7 @@ async def test_former_school_keeps_the_request_but_not_where_the_student_went(wo
         listed = await world.client.get(
             "/referrals", params={"q": family, "limit": 100}, headers=world.as_(who)
         )
-        assert {v["id"] for v in listed.json()} == {r["id"] for r in made}
+        assert {v["id"] for v in listed.json()} == {kept["id"]}
         assert _traces(listed.json(), new_place) == set(), who
 
 
@@ -226,8 +231,19 @@ async def test_the_audit_records_that_the_school_was_not_shown(world):
         return lambda e: e["payload"]["principal_id"] == actor and bool(_read(e, referral["id"]))
 
     bootstrap = world.runtime.settings.kafka_bootstrap
-    teacher = await published(bootstrap, topics.AUDIT_ACCESS, read_by("teacher_a"), enough=2)
-    (leader,) = await published(bootstrap, topics.AUDIT_ACCESS, read_by("leader_b"))
+    teacher = await published(
+        bootstrap,
+        topics.AUDIT_ACCESS,
+        read_by("teacher_a"),
+        enough=2,
+        namespace=world.runtime.settings.topic_namespace,
+    )
+    (leader,) = await published(
+        bootstrap,
+        topics.AUDIT_ACCESS,
+        read_by("leader_b"),
+        namespace=world.runtime.settings.topic_namespace,
+    )
     # teacher_a's first read is the answer to creating it, before the move.
     assert [_read(r[1], referral["id"])[0]["tiers"] for r in teacher] == [
         ["basic", "summary", "full", "school"],
@@ -256,8 +272,11 @@ async def test_a_move_to_no_school_does_not_tell_whoever_made_the_request(world)
 
     await world.deliver(_moved(nsn, None))
 
+    for who in ("teacher_a", "office_a", "asp_lead_a"):
+        # The allocated one followed the student (ACCESS-MODEL 6): no school, no provider.
+        assert (await _view(world, who, allocated["id"])).status_code == 404, who
     for who in ("teacher_a", "office_a"):
-        for referral in (submitted, allocated):
+        for referral in (submitted,):
             view = (await _view(world, who, referral["id"])).json()
             assert not WHEREABOUTS & view.keys(), (who, WHEREABOUTS & view.keys())
             assert "school" not in view["tiers"] and "full" in view["tiers"], who
@@ -265,18 +284,20 @@ async def test_a_move_to_no_school_does_not_tell_whoever_made_the_request(world)
             assert not WHEREABOUTS & listed.keys() and "school" not in listed["tiers"], who
         # A filter on where it is finds nothing, not even the provider it was allocated to.
         assert await _listed_by(world, who, family, provider_id=world.orgs["asp_a"]) == set()
-    # Central Investigation and the provider see that it is at no school, as before.
+    # Central Investigation sees that both are at no school, the allocated one back in its
+    # queue.
     assert _at_no_school((await _view(world, "investigator", submitted["id"])).json())
-    assert _at_no_school((await _view(world, "asp_lead_a", allocated["id"])).json())
-    assert await _listed_by(world, "asp_lead_a", family, provider_id=world.orgs["asp_a"]) == {
-        allocated["id"]
-    }
+    back = (await _view(world, "investigator", allocated["id"])).json()
+    assert _at_no_school(back) and back["status"] == "accepted"
+    assert await _listed_by(world, "asp_lead_a", family, provider_id=world.orgs["asp_a"]) == set()
 
     # Back at the creator's school, the student is theirs again.
     await world.deliver(_moved(nsn, world.orgs["school_a"], T1 + timedelta(days=1)))
     for who in ("teacher_a", "office_a"):
-        view = (await _view(world, who, submitted["id"])).json()
-        assert view["school_id"] == str(world.orgs["school_a"]) and "school" in view["tiers"]
+        for referral in (submitted, allocated):
+            view = (await _view(world, who, referral["id"])).json()
+            assert view["school_id"] == str(world.orgs["school_a"]), who
+            assert "school" in view["tiers"], who
 
 
 async def test_a_request_raised_for_a_student_at_no_school_shows_its_creator_so(world):

@@ -31,6 +31,7 @@ async def test_each_transition_is_published_once_keyed_by_the_student(world):
         topics.REFERRALS,
         lambda e: e["payload"]["referral_id"] == referral["id"],
         enough=5,
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert [e["event_type"] for _, e in found] == [
         "ReferralDrafted",
@@ -60,6 +61,7 @@ async def test_a_refused_transition_publishes_nothing(world):
         topics.REFERRALS,
         lambda e: e["payload"]["referral_id"] == referral["id"],
         enough=3,
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert [e["event_type"] for _, e in found] == [
         "ReferralDrafted",
@@ -83,6 +85,7 @@ async def test_decline_and_reallocation_events_carry_reason_and_providers(world)
         topics.REFERRALS,
         lambda e: wanted.get(e["payload"]["referral_id"]) == e["event_type"],
         enough=2,
+        namespace=world.runtime.settings.topic_namespace,
     )
     by_type = {e["event_type"]: e["payload"] for _, e in found}
     assert by_type["ReferralDeclined"]["reason"] == "Below the threshold for support."
@@ -102,6 +105,7 @@ def _audited(world, who: str, predicate):
             and e["payload"]["principal_id"] == actor
             and predicate(e["payload"])
         ),
+        namespace=world.runtime.settings.topic_namespace,
     )
 
 

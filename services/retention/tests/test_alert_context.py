@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from acms_contracts import EventEnvelope, event_class
 from acms_contracts.cases import CaseTransferred
-from acms_contracts.referrals import ReferralReallocated
+from acms_contracts.referrals import ReferralReallocated, ReferralTransferred
 from acms_retention.tables import ended_relationships
 
 from .audit_events import access, publish, stored
@@ -175,3 +175,43 @@ async def test_a_re_allocated_request_read_by_the_former_provider_fires(service)
     )  # fmt: skip
     (alert,) = await alerts_of(service, reader)
     assert "request re-allocated" in alert["summary"]
+
+
+async def test_a_request_that_followed_its_student_fires_for_former_school_and_provider(service):
+    old, new, referral = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    school, new_school = uuid.uuid4(), uuid.uuid4()
+    event = ReferralTransferred(
+        referral_id=referral, subject_student_key="s4", actor_id="enrol", version=6,
+        at=MORNING, from_school_id=school, school_id=new_school, from_provider_id=old,
+        provider_id=new, provider_type="asp",
+    )  # fmt: skip
+    envelope = EventEnvelope.wrap(event, producer="referrals")
+    await lost(service, envelope, old, str(referral))
+    await lost(service, envelope, school, str(referral))
+
+    def reading(organisation):
+        return {"organisation": organisation, "record_id": str(referral), "student_key": "s4",
+                "occurred_at": MORNING + timedelta(minutes=2)}  # fmt: skip
+
+    (by_provider,) = await alerts_of(service, await read(service, **reading(old)))
+    assert "request moved to another provider" in by_provider["summary"]
+    (by_school,) = await alerts_of(service, await read(service, **reading(school)))
+    assert "student moved school" in by_school["summary"]
+    for gained in (new, new_school):
+        assert await alerts_of(service, await read(service, **reading(gained))) == []
+
+
+async def test_a_request_that_moved_within_its_providers_catchment_keeps_the_provider(service):
+    provider, referral = uuid.uuid4(), uuid.uuid4()
+    school, new_school = uuid.uuid4(), uuid.uuid4()
+    event = ReferralTransferred(
+        referral_id=referral, subject_student_key="s5", actor_id="enrol", version=6,
+        at=MORNING, from_school_id=school, school_id=new_school, from_provider_id=provider,
+        provider_id=provider, provider_type="asp",
+    )  # fmt: skip
+    await lost(service, EventEnvelope.wrap(event, producer="referrals"), school, str(referral))
+    reader = await read(
+        service, organisation=provider, record_id=str(referral), student_key="s5",
+        occurred_at=MORNING + timedelta(minutes=2),
+    )  # fmt: skip
+    assert await alerts_of(service, reader) == []

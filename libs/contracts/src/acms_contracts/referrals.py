@@ -66,6 +66,23 @@ class ReferralReallocated(_ReferralEvent):
     provider_type: str = Field(description="asp or isp")
 
 
+class ReferralTransferred(_ReferralEvent):
+    """The request followed its student to another school (ACCESS-MODEL 6): allocated or
+    assigned with no case yet when ENROL reported the move, it went to the ASP whose
+    catchment holds the new school (an ISP's request too), losing its assignee when the
+    provider changed; with no such ASP known it went back to Central Investigation to be
+    allocated (`provider_id` none). The former school, provider and assignee lose it."""
+
+    event_type: ClassVar[str] = "ReferralTransferred"
+    from_school_id: UUID | None
+    school_id: UUID | None = Field(description="the student's new school; none: enrolled nowhere")
+    from_provider_id: UUID | None
+    provider_id: UUID | None = Field(
+        description="the ASP whose catchment holds the new school; none: awaiting allocation"
+    )
+    provider_type: str | None = Field(default=None, description="asp, or none")
+
+
 class ReferralHistoryEntry(BaseModel):
     """One transition of the request, as the cases service keeps it in the case."""
 

@@ -37,6 +37,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     referrals.ReferralAllocated,
     referrals.ReferralReallocated,
     referrals.ReferralAssigned,
+    referrals.ReferralTransferred,
     enrolments.StudentEnrolmentChanged,
     attendance.StudentAttendanceRecorded,
     ministry.EnrolmentRecordReported,

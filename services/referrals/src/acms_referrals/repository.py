@@ -9,12 +9,13 @@ from uuid import UUID
 
 from cerbos.sdk.model import PlanResourcesResponse
 from sqlalchemy import Select, or_, select, union
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from acms_platform.access import disjuncts, plan_condition
-from acms_referrals.tables import organisations, referral_transitions, referrals
+from acms_referrals.tables import catchments, organisations, referral_transitions, referrals
 
 # Every attribute the referral policy's view rules (view, view_school) can mention, mapped
 # to a column.
@@ -28,6 +29,7 @@ REFERRAL_POLICY_COLUMNS: dict[str, Any] = {
     "request.resource.attr.creator_org_id": referrals.c.creator_org_id,
     "request.resource.attr.provider_id": referrals.c.provider_id,
     "request.resource.attr.assignee_id": referrals.c.assignee_id,
+    "request.resource.attr.followed_student": referrals.c.followed_student,
 }
 
 
@@ -97,7 +99,14 @@ async def lock_requests_elsewhere(
 ) -> list[Row[Any]]:
     """The student's requests whose school is not `school_id`, locked for re-scoping."""
     statement = (
-        select(referrals.c.id, referrals.c.status, referrals.c.school_id)
+        select(
+            referrals.c.id,
+            referrals.c.status,
+            referrals.c.school_id,
+            referrals.c.provider_id,
+            referrals.c.assignee_id,
+            referrals.c.case_id,
+        )
         .where(
             referrals.c.student_key == student_key,
             referrals.c.school_id.is_distinct_from(school_id),
@@ -124,6 +133,50 @@ async def move_to_school(
             version=referrals.c.version + 1,
             updated_at=at,
         )
+    )
+
+
+async def transfer(session: AsyncSession, referral_id: UUID, values: dict[str, Any]) -> Row[Any]:
+    """A request that followed its student (`move_to_school` gave it its new version)."""
+    statement = (
+        referrals.update()
+        .where(referrals.c.id == referral_id)
+        .values(followed_student=True, **values)
+        .returning(*referrals.c)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def record_case_opened(session: AsyncSession, referral_id: UUID, case_id: UUID) -> None:
+    """The case opened from the request (the first one the cases service reported)."""
+    await session.execute(
+        referrals.update()
+        .where(referrals.c.id == referral_id, referrals.c.case_id.is_(None))
+        .values(case_id=case_id)
+    )
+
+
+async def set_catchment(
+    session: AsyncSession, school_id: UUID, asp_id: UUID, effective_from: Any
+) -> None:
+    """The ASP whose catchment holds the school (the assignment effective latest wins)."""
+    statement = pg_insert(catchments).values(
+        school_id=school_id, asp_id=asp_id, effective_from=effective_from
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[catchments.c.school_id],
+            set_={"asp_id": statement.excluded.asp_id, "effective_from": effective_from},
+            where=catchments.c.effective_from <= statement.excluded.effective_from,
+        )
+    )
+
+
+async def catchment_asp(session: AsyncSession, school_id: UUID | None) -> UUID | None:
+    if school_id is None:
+        return None
+    return await session.scalar(
+        select(catchments.c.asp_id).where(catchments.c.school_id == school_id)
     )
 
 

@@ -4,6 +4,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -51,6 +52,13 @@ referrals = Table(
     Column("provider_type", String(10)),
     Column("assignee_id", Uuid),
     Column("decline_reason", String(2000)),
+    # The case the cases service opened from this request (its CaseOpened), once known: a
+    # request with a case does not move with its student, the case does.
+    Column("case_id", Uuid),
+    # Whether the request followed its student to another school with its provider
+    # (ACCESS-MODEL 6): then the school it was made at has lost it, its creator included,
+    # until the student is at that school again.
+    Column("followed_student", Boolean, nullable=False, server_default="false"),
     Column("details", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -79,6 +87,16 @@ referral_transitions = Table(
     Column("actor_org_id", Uuid),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("detail", JSONB, nullable=False),
+)
+
+# Which ASP's catchment holds each school (identity's CatchmentAssigned): where an
+# allocated request goes when its student moves school.
+catchments = Table(
+    "catchments",
+    metadata,
+    Column("school_id", Uuid, primary_key=True),
+    Column("asp_id", Uuid, nullable=False),
+    Column("effective_from", Date, nullable=False),
 )
 
 # Identity's accounts (who may be a primary contact or a case manager, their names, and

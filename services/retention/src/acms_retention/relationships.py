@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts import EventEnvelope
 from acms_contracts.cases import CaseTransferred
-from acms_contracts.referrals import ReferralReallocated
+from acms_contracts.referrals import ReferralReallocated, ReferralTransferred
 from acms_platform.messaging import EventHandlers
 from acms_retention.alerts import AlertRules
 from acms_retention.tables import ended_relationships
@@ -44,6 +44,20 @@ def register(handlers: EventHandlers, alerts: AlertRules) -> None:
             losses.append((event.from_provider_id, "request re-allocated"))
         record = str(event.referral_id)
         await _record(session, alerts, envelope, record, event, losses, [event.provider_id])
+
+    @handlers.on(ReferralTransferred)
+    async def referral_transferred(
+        event: ReferralTransferred, envelope: EventEnvelope, session: AsyncSession
+    ) -> None:
+        """A request that followed its student to another school and provider."""
+        losses = []
+        if event.from_provider_id and event.from_provider_id != event.provider_id:
+            losses.append((event.from_provider_id, "request moved to another provider"))
+        if event.from_school_id and event.from_school_id != event.school_id:
+            losses.append((event.from_school_id, "student moved school"))
+        gains = [org for org in (event.provider_id, event.school_id) if org]
+        record = str(event.referral_id)
+        await _record(session, alerts, envelope, record, event, losses, gains)
 
 
 async def _record(

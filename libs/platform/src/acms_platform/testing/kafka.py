@@ -20,14 +20,16 @@ async def published(
     enough: int = 1,
     within_seconds: float = 30,
     linger: float = 1.5,
+    namespace: str = TOPIC_NAMESPACE,
 ) -> list[tuple[str, dict]]:
-    """(key, envelope) of records on the contract topic `topic` (in this test session's
-    namespace) for which `wanted(envelope)` holds, from the start; after `enough` are found,
-    keeps reading for `linger` seconds to catch extras."""
+    """(key, envelope) of records on the contract topic `topic` (in `namespace`: this test
+    session's, or a suite's, `plugin.suite_namespace`) for which `wanted(envelope)` holds,
+    from the start; after `enough` are found, keeps reading for `linger` seconds to catch
+    extras."""
     consumer = AIOKafkaConsumer(
-        TOPIC_NAMESPACE + topic,
+        namespace + topic,
         bootstrap_servers=bootstrap,
-        group_id=f"{TOPIC_NAMESPACE}reader-{uuid.uuid4().hex}",
+        group_id=f"{namespace}reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )
     await consumer.start()

@@ -3,9 +3,13 @@
 Infrastructure is started once per test session through the provider in `infra.py`.
 Each test session gets its own databases (`test_<run>_<service>`) and its own Kafka topic
 namespace (`test-<run>.`, which prefixes its topics and consumer groups), so tests never
-touch the demo stack's data or messages. The session drops its databases, deletes its
-topics and groups and removes its files (`.run/test-data/<run>`) at the end
-(`ACMS_KEEP_TEST_DATABASES=1` keeps the databases, to look into a failure).
+touch the demo stack's data or messages. A suite whose service consumes what another
+suite's service publishes (cases opens a case from referrals' `ReferralAssigned`) takes a
+namespace and databases of its own: `settings_for_test(..., suite="cases")` uses
+`suite_namespace("cases")` (`test-<run>-cases.`) and `test_<run>_cases_<service>`. The
+session drops its databases and deletes its topics and groups, every suite's, and removes
+its files (`.run/test-data/<run>`) at the end (`ACMS_KEEP_TEST_DATABASES=1` keeps the
+databases, to look into a failure).
 
 As in production, each service connects as its own login role (`acms_<service>`, password
 the local secret `pg_<service>` that deploy/lib/common.sh's ensure_secret also reads) and
@@ -42,6 +46,9 @@ RUN_ID = uuid.uuid4().hex[:8]
 # compute the keys they expect with it). Never a deployment's secret.
 TEST_STUDENT_KEY_SECRET = "test-student-key-secret-NOT-SECRET-0123456789"
 TOPIC_NAMESPACE = f"test-{RUN_ID}."
+# The namespaces of the suites that asked for one (`suite_namespace`), deleted at the end
+# with the session's own.
+SUITE_NAMESPACES: set[str] = set()
 ADMIN_USER = os.environ.get("ACMS_PG_ADMIN_USER", "acms")
 ADMIN_PASSWORD = os.environ.get("ACMS_PG_ADMIN_PASSWORD", "acms")
 SECRETS_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "secrets"
@@ -85,7 +92,8 @@ def infrastructure():
         except (OSError, asyncpg.PostgresError) as error:  # tidiness, not a test result
             warnings.warn(f"test databases of run {RUN_ID} left behind: {error!r}", stacklevel=1)
         try:
-            asyncio.run(delete_namespace(provider.endpoints.kafka_bootstrap, TOPIC_NAMESPACE))
+            for namespace in (TOPIC_NAMESPACE, *sorted(SUITE_NAMESPACES)):
+                asyncio.run(delete_namespace(provider.endpoints.kafka_bootstrap, namespace))
         except Exception as error:  # noqa: BLE001 - tidiness, not a test result
             warnings.warn(f"Kafka topics of run {RUN_ID} left behind: {error!r}", stacklevel=1)
         shutil.rmtree(TEST_DATA_DIR, ignore_errors=True)
@@ -108,18 +116,33 @@ def student_key_for_test(nsn: str) -> str:
     return student_key_for_nsn(nsn, TEST_STUDENT_KEY_SECRET)
 
 
-def settings_for_test(service: str, infrastructure, **overrides: object) -> Settings:
+def suite_namespace(suite: str) -> str:
+    """The Kafka topic namespace of one test suite (`test-<run>-<suite>.`), so that what one
+    suite's services publish never reaches another suite's services. Deleted with the
+    session's own namespace at the end."""
+    namespace = f"test-{RUN_ID}-{suite}."
+    SUITE_NAMESPACES.add(namespace)
+    return namespace
+
+
+def settings_for_test(
+    service: str, infrastructure, *, suite: str | None = None, **overrides: object
+) -> Settings:
+    """A test service's settings. With `suite`, the suite's own topic namespace and
+    database (`test_<run>_<suite>_<service>`, dropped with the session's others)."""
     endpoints = infrastructure.endpoints
+    namespace = TOPIC_NAMESPACE if suite is None else suite_namespace(suite)
+    database = f"test_{RUN_ID}_{service}" if suite is None else f"test_{RUN_ID}_{suite}_{service}"
     values: dict[str, object] = {
         "service_name": service,
         "environment": "test",
         "pg_host": endpoints.pg_host,
         "pg_port": endpoints.pg_port,
-        "database_name": f"test_{RUN_ID}_{service}",
+        "database_name": database,
         **service_credentials(service.replace("-", "_")),
         "kafka_bootstrap": endpoints.kafka_bootstrap,
         "consumer_group": f"test-{RUN_ID}-{service}",
-        "topic_namespace": TOPIC_NAMESPACE,
+        "topic_namespace": namespace,
         "cerbos_url": endpoints.cerbos_url,
         "smtp_host": endpoints.smtp_host,
         "smtp_port": endpoints.smtp_port,

@@ -47,6 +47,7 @@ def referral_resource(row: Row[Any], **extra: str) -> PolicyResource:
         "creator_org_id": _text(row.creator_org_id),
         "provider_id": _text(row.provider_id),
         "assignee_id": _text(row.assignee_id),
+        "followed_student": bool(row.followed_student),
         **extra,
     }
     return PolicyResource(KIND, str(row.id), attr)

@@ -15,6 +15,7 @@ from acms_contracts.referrals import (
     ReferralHistoryEntry,
     ReferralReallocated,
 )
+from acms_platform.errors import Conflict
 from acms_referrals import repository
 from acms_referrals.errors import Invalid
 from acms_referrals.schemas import Allocate, Assign, Decline, TransitionOutcome, VersionOnly
@@ -94,6 +95,10 @@ async def reallocate(
     target = await organisations.get(ctx.session, command.provider_id)
     target_type = target.org_type if target is not None else ""
     await ctx.authorise(actor, row, "reallocate", target_provider_type=target_type)
+    if row.case_id is not None:
+        # The case holds the work now: moving the request alone would leave the case with
+        # the provider that was meant to lose it (ACCESS-MODEL 6).
+        raise Conflict("a case was opened from this request: re-allocate the case instead")
     provider_type = await _provider_type(ctx, row, command.provider_id)
     if command.provider_id == row.provider_id:
         raise Invalid("provider_id", "the request is already allocated to this provider")
