@@ -7,13 +7,18 @@ from fastapi import FastAPI
 from acms_cases import api
 from acms_cases.handlers import handlers
 from acms_cases.tables import projections
+from acms_contracts import topics
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 definition = ServiceDefinition(
-    name="cases", root=SERVICE_ROOT, handlers=handlers, actors=projections
+    name="cases",
+    root=SERVICE_ROOT,
+    handlers=handlers,
+    publishes=(topics.CASES, topics.AUDIT_ACCESS),
+    actors=projections,
 )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
-from acms_platform.testing.plugin import TOPIC_NAMESPACE
+from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
 
 
 async def published(
@@ -26,7 +26,7 @@ async def published(
     keeps reading for `linger` seconds to catch extras."""
     consumer = AIOKafkaConsumer(
         TOPIC_NAMESPACE + topic,
-        bootstrap_servers=bootstrap,
+        **kafka_admin(bootstrap),
         group_id=f"{TOPIC_NAMESPACE}reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )

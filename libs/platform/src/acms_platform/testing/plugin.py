@@ -12,6 +12,12 @@ the local secret `pg_<service>` that deploy/lib/common.sh's ensure_secret also r
 can open only its own databases; only this plugin's administrator connection
 (`ACMS_PG_ADMIN_USER`/`ACMS_PG_ADMIN_PASSWORD`, default the local `acms`) creates roles
 and databases.
+
+Kafka likewise: each service connects as its own principal (`acms-<service>`, password the
+local secret `kafka_<service>`), with the ACLs `acms_platform.kafka_acls` derives from its
+code, granted at session start on this session's namespace (its consumer groups by prefix:
+tests start replicas and variants with suffixed groups) and removed at the end. The tests'
+own clients and test-only services (the probe) connect as the admin (`kafka_admin`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import pytest
 import pytest_asyncio
 
 from acms_contracts.student_keys import student_key_for_nsn
+from acms_platform import kafka_acls
+from acms_platform.kafka_client import client_options
 from acms_platform.settings import Settings
 from acms_platform.testing.infra import REPO_ROOT, provider_from_environment
 from acms_platform.testing.isolation import KafkaPicture, delete_namespace, demo_picture
@@ -44,6 +52,8 @@ TOPIC_NAMESPACE = f"test-{RUN_ID}."
 ADMIN_USER = os.environ.get("ACMS_PG_ADMIN_USER", "acms")
 ADMIN_PASSWORD = os.environ.get("ACMS_PG_ADMIN_PASSWORD", "acms")
 SECRETS_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "secrets"
+# The throwaway containers' broker (containers.py) has no SASL listener; the launchers' has.
+KAFKA_SASL = os.environ.get("ACMS_TEST_INFRA", "local") != "testcontainers"
 
 
 def local_secret(name: str) -> str:
@@ -70,11 +80,53 @@ def service_credentials(service: str) -> dict[str, str]:
     return {"pg_user": f"acms_{service}", "pg_password": local_secret(f"pg_{service}")}
 
 
+def kafka_admin_credentials() -> dict[str, str]:
+    """The admin's Kafka user and password (deploy/kafka.sh formats the storage with it)."""
+    if not KAFKA_SASL:
+        return {}
+    password = os.environ.get("ACMS_KAFKA_ADMIN_PASSWORD") or local_secret("kafka_admin")
+    return {
+        "kafka_username": os.environ.get("ACMS_KAFKA_ADMIN_USER", "admin"),
+        "kafka_password": password,
+    }
+
+
+def kafka_admin(bootstrap: str) -> dict[str, object]:
+    """aiokafka keyword arguments for a test's own client: `bootstrap`, as the admin."""
+    admin = kafka_admin_credentials()
+    return client_options(bootstrap, admin.get("kafka_username"), admin.get("kafka_password"))
+
+
+def kafka_credentials(service: str) -> dict[str, str]:
+    """The Kafka settings a service connects with: its own principal for a service of
+    the deployment, the admin for a test-only one (the probe)."""
+    if KAFKA_SASL and service in kafka_acls.SERVICES:
+        return {
+            "kafka_username": kafka_acls.username(service),
+            "kafka_password": local_secret(f"kafka_{service}"),
+        }
+    return kafka_admin_credentials()
+
+
+async def grant_run_acls(bootstrap: str) -> None:
+    """Every service's principal, and its derived ACLs on this session's namespace."""
+    rules = kafka_acls.deployment_acls(
+        namespace=TOPIC_NAMESPACE,
+        group_of=lambda service: f"test-{RUN_ID}-{service}",
+        group_prefixed=True,
+    )
+    passwords = {s: local_secret(f"kafka_{s}") for s in kafka_acls.SERVICES}
+    await kafka_acls.apply(kafka_admin(bootstrap), rules, passwords)
+
+
 @pytest.fixture(scope="session")
 def infrastructure():
     provider = provider_from_environment()
     provider.start(["postgres", "kafka", "cerbos"])
-    provider.demo_kafka_at_start = asyncio.run(demo_picture(provider.endpoints.kafka_bootstrap))
+    bootstrap = provider.endpoints.kafka_bootstrap
+    if KAFKA_SASL:
+        asyncio.run(grant_run_acls(bootstrap))
+    provider.demo_kafka_at_start = asyncio.run(demo_picture(kafka_admin(bootstrap)))
     yield provider
     if os.environ.get("ACMS_KEEP_TEST_DATABASES") != "1":
         try:
@@ -82,7 +134,7 @@ def infrastructure():
         except (OSError, asyncpg.PostgresError) as error:  # tidiness, not a test result
             warnings.warn(f"test databases of run {RUN_ID} left behind: {error!r}", stacklevel=1)
         try:
-            asyncio.run(delete_namespace(provider.endpoints.kafka_bootstrap, TOPIC_NAMESPACE))
+            asyncio.run(delete_namespace(kafka_admin(bootstrap), TOPIC_NAMESPACE))
         except Exception as error:  # noqa: BLE001 - tidiness, not a test result
             warnings.warn(f"Kafka topics of run {RUN_ID} left behind: {error!r}", stacklevel=1)
     provider.stop()
@@ -114,6 +166,7 @@ def settings_for_test(service: str, infrastructure, **overrides: object) -> Sett
         "database_name": f"test_{RUN_ID}_{service}",
         **service_credentials(service.replace("-", "_")),
         "kafka_bootstrap": endpoints.kafka_bootstrap,
+        **kafka_credentials(service),
         "consumer_group": f"test-{RUN_ID}-{service}",
         "topic_namespace": TOPIC_NAMESPACE,
         "cerbos_url": endpoints.cerbos_url,
