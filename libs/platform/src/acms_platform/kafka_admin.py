@@ -242,6 +242,14 @@ class KafkaAdmin:
         for user, code, message, _tags in response.results:
             _check(code, message, f"SCRAM credential of {user}")
 
+    async def delete_scram_users(self, names: Iterable[str]) -> None:
+        """Remove each user's SCRAM-SHA-512 credential (it can no longer sign in)."""
+        deletions = [(name, SCRAM_SHA_512, {}) for name in sorted(set(names))]
+        if deletions:
+            response = await self._send(_AlterScramStruct(deletions, [], {}))
+            for user, code, message, _tags in response.results:
+                _check(code, message, f"SCRAM credential of {user}")
+
     async def create_acls(self, acls: Iterable[Acl]) -> None:
         """Add ALLOW rules; a rule already present is left as it is."""
         rows = [_filter_row(acl) for acl in sorted(set(acls))]
