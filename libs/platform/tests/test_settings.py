@@ -47,3 +47,40 @@ def test_the_secret_is_not_shown_and_keys_come_from_it(secret):
     assert settings.student_key("123456789") == student_key_for_nsn(
         "123456789", TEST_STUDENT_KEY_SECRET
     )
+
+
+def test_production_stops_without_a_kafka_principal_never_echoing_secrets(monkeypatch, secret):
+    monkeypatch.setenv("ACMS_ENVIRONMENT", "production")
+    monkeypatch.setenv("ACMS_AUDIT_CHECKPOINT_KEY", "checkpoint-key-in-the-environment")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("cases")
+    message = str(stopped.value)
+    assert "kafka_username and kafka_password are required in production" in message
+    assert TEST_STUDENT_KEY_SECRET not in message
+    assert "checkpoint-key-in-the-environment" not in message
+
+
+def test_a_kafka_password_without_its_user_is_refused_without_echoing_it(monkeypatch, secret):
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "kafka-password-in-the-environment")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("cases")
+    assert "kafka_username and kafka_password go together" in str(stopped.value)
+    assert "kafka-password-in-the-environment" not in str(stopped.value)
+
+
+def test_the_kafka_principal_connects_with_scram_and_empty_means_unset(monkeypatch, secret):
+    monkeypatch.setenv("ACMS_KAFKA_USERNAME", "acms-cases")
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "kafka-password-in-the-environment")
+    settings = load_settings("cases")
+    assert settings.kafka_client_options() == {
+        "bootstrap_servers": "127.0.0.1:59092",
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "acms-cases",
+        "sasl_plain_password": "kafka-password-in-the-environment",
+    }
+    assert "kafka-password-in-the-environment" not in repr(settings)
+    assert settings.kafka_security().username == "acms-cases"
+    monkeypatch.setenv("ACMS_KAFKA_USERNAME", "")  # compose's `${...:-}` when not given
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "")
+    assert load_settings("cases").kafka_client_options() == {"bootstrap_servers": "127.0.0.1:59092"}

@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, computed_field, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from acms_contracts.student_keys import student_key_for_nsn
@@ -106,6 +113,12 @@ class Settings(BaseSettings):
     # the key of any NSN, so it is as sensitive as the data. Changing it means re-keying
     # (README, "Student keys").
     student_key_secret: SecretStr = Field(min_length=32)
+
+    @field_validator("kafka_username", "kafka_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose passes `${ACMS_KAFKA_USERNAME_<SERVICE>:-}`: empty means not configured
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _kafka_credentials_complete(self) -> Settings:
