@@ -33,7 +33,11 @@ from acms_contracts.platform import BenchmarkProbeEmitted as ProbeEmitted
 from acms_platform.messaging import ensure_topics
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings
-from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET, create_database
+from acms_platform.testing.plugin import (
+    TEST_STUDENT_KEY_SECRET,
+    create_database,
+    kafka_admin_credentials,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "probe"))
 import probe_service
@@ -52,6 +56,7 @@ def bench_settings() -> Settings:
         outbox_idle_poll_seconds=0.5,
         log_level="WARNING",
         student_key_secret=TEST_STUDENT_KEY_SECRET,
+        **kafka_admin_credentials(),  # a benchmark's own principal: the admin
     )
 
 
@@ -87,7 +92,7 @@ async def serve_raw_consumer() -> None:
     that stream's latencies and the time its last event arrived."""
     consumer = AIOKafkaConsumer(
         RAW_TOPIC,
-        bootstrap_servers=bench_settings().kafka_bootstrap,
+        **bench_settings().kafka_client_options(),
         group_id=f"bench-raw-{uuid.uuid4().hex}",
         auto_offset_reset="latest",
     )
@@ -245,7 +250,7 @@ async def settle(runtime: Runtime) -> None:
 async def main(args: argparse.Namespace) -> None:
     settings = bench_settings()
     await create_database(settings)
-    await ensure_topics(settings.kafka_bootstrap, [RAW_TOPIC], settings.kafka_partitions)
+    await ensure_topics(settings.kafka_client_options(), [RAW_TOPIC], settings.kafka_partitions)
     # The producing service: writes and relays, consumes nothing.
     producing = ServiceDefinition(
         name="probe",

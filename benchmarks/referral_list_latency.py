@@ -48,7 +48,11 @@ from acms_platform.database import Database
 from acms_platform.policy import PolicyClient
 from acms_platform.settings import SERVICE_PORTS, Settings, load_settings
 from acms_platform.testing.infra import port_open
-from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET, create_database
+from acms_platform.testing.plugin import (
+    TEST_STUDENT_KEY_SECRET,
+    create_database,
+    kafka_admin_credentials,
+)
 from acms_platform.testing.processes import ServiceProcess
 from acms_platform.tokens import Principal
 
@@ -111,6 +115,7 @@ def bench_settings(service: str, cerbos_url: str, **overrides: Any) -> Settings:
         topic_namespace="bench.",  # never the demo stack's topics and groups
         cerbos_url=cerbos_url,
         student_key_secret=TEST_STUDENT_KEY_SECRET,
+        **kafka_admin_credentials(),  # benchmarks connect as the admin, on their namespace
         **overrides,
     )
 

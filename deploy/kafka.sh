@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # deploy/kafka.sh start|stop|status|kill|topics NAME...: Apache Kafka (KRaft, one combined
 # broker+controller node) from Maven Central jars, run with the machine's Java 17.
+# Clients authenticate with SASL/SCRAM-SHA-512 and are authorised by ACLs (StandardAuthorizer,
+# nothing allowed without one). The admin super user's password is the local secret
+# kafka_admin (deploy/lib/common.sh ensure_secret, under .run/secrets, never committed); its
+# client properties for Kafka's own tools are written to $RUN_DIR/kafka/admin.properties.
+# The services' principals and ACLs are made by deploy/services.sh (acms_platform.kafka_acls).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -13,6 +18,10 @@ KAFKA_DATA=$KAFKA_DIR/data
 KAFKA_PID=$KAFKA_DIR/kafka.pid
 KAFKA_PROPS=$KAFKA_DIR/server.properties
 KAFKA_LOG=$LOG_DIR/kafka.log
+KAFKA_ADMIN_PROPS=$KAFKA_DIR/admin.properties
+# The storage was formatted with the admin's SCRAM credential (older local storage was not).
+KAFKA_SCRAM_STAMP=$KAFKA_DATA/acms-scram-admin
+KAFKA_ADMIN_USER=admin
 BOOTSTRAP=127.0.0.1:$ACMS_KAFKA_PORT
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xmx768m -Xms256m}
@@ -43,19 +52,41 @@ kafka_tool() {
     -cp "$KAFKA_LIBS/*" "$@"
 }
 
+admin_password() { ensure_secret kafka_admin; }
+
+# The broker's properties and the admin's client properties hold the admin password: 0600.
 render_config() {
-  mkdir -p "$KAFKA_DIR" "$KAFKA_DATA"
-  sed -e "s#@KAFKA_PORT@#$ACMS_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$ACMS_KAFKA_CONTROLLER_PORT#g" \
-      -e "s#@DATA_DIR@#$KAFKA_DATA#g" "$KAFKA_CONF_DIR/server.properties.template" >"$KAFKA_PROPS"
+  local password; password=$(admin_password)
+  mkdir -p "$KAFKA_DIR" "$KAFKA_DATA"; chmod 700 "$KAFKA_DIR"
+  (umask 077
+   sed -e "s#@KAFKA_PORT@#$ACMS_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$ACMS_KAFKA_CONTROLLER_PORT#g" \
+       -e "s#@DATA_DIR@#$KAFKA_DATA#g" -e "s#@ADMIN_USER@#$KAFKA_ADMIN_USER#g" \
+       -e "s#@ADMIN_PASSWORD@#$password#g" "$KAFKA_CONF_DIR/server.properties.template" >"$KAFKA_PROPS"
+   cat >"$KAFKA_ADMIN_PROPS" <<PROPS
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_ADMIN_USER" password="$password";
+PROPS
+  )
 }
 
+# Formats the storage with the admin's SCRAM credential, which the broker itself needs before
+# it can serve anyone (KIP-900). Local storage formatted before SASL (no stamp) has no such
+# credential and can get none: it is moved aside, not deleted, and formatted anew.
 format_storage() {
-  [ -f "$KAFKA_DATA/meta.properties" ] && return 0
+  if [ -f "$KAFKA_DATA/meta.properties" ] && [ -f "$KAFKA_SCRAM_STAMP" ]; then return 0; fi
+  if [ -f "$KAFKA_DATA/meta.properties" ]; then
+    local aside="$KAFKA_DIR/data.plaintext-$(date -u +%Y%m%dT%H%M%S)"
+    mv "$KAFKA_DATA" "$aside"; mkdir -p "$KAFKA_DATA"
+    echo "kafka: storage formatted before SASL moved to $aside; formatting anew (local topics start empty)"
+  fi
   local cluster_id
   cluster_id=$(kafka_tool kafka.tools.StorageTool random-uuid)
   kafka_tool kafka.tools.StorageTool format --config "$KAFKA_PROPS" --cluster-id "$cluster_id" \
+    --add-scram "SCRAM-SHA-512=[name=$KAFKA_ADMIN_USER,password=$(admin_password)]" \
     --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 || { show_log_tail "$KAFKA_DIR/format.log"; exit 1; }
-  echo "kafka: formatted KRaft storage in $KAFKA_DATA (cluster id $cluster_id)"
+  echo "$KAFKA_ADMIN_USER" >"$KAFKA_SCRAM_STAMP"
+  echo "kafka: formatted KRaft storage in $KAFKA_DATA (cluster id $cluster_id, SCRAM admin $KAFKA_ADMIN_USER)"
 }
 
 is_running() { pid_alive "$KAFKA_PID" >/dev/null; }
@@ -90,7 +121,7 @@ start() {
     fi
     sleep 0.3
   done
-  echo "kafka: started $KAFKA_VERSION on $BOOTSTRAP (pid $(cat "$KAFKA_PID"), log $KAFKA_LOG)"
+  echo "kafka: started $KAFKA_VERSION on $BOOTSTRAP, SASL/SCRAM-SHA-512 and ACLs (pid $(cat "$KAFKA_PID"), log $KAFKA_LOG)"
 }
 
 status() {
@@ -107,13 +138,16 @@ topics() {
   [ $# -gt 0 ] || { echo "usage: $0 topics NAME..." >&2; exit 2; }
   is_running || { echo "kafka: not running" >&2; exit 1; }
   ensure_libs
+  render_config
   local existing name created=() present=()
-  existing=$(kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --list)
+  existing=$(kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$KAFKA_ADMIN_PROPS" --list)
   for name in "$@"; do
     if grep -qxF "$name" <<<"$existing"; then
       present+=("$name")
     else
-      kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create \
+      kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+        --command-config "$KAFKA_ADMIN_PROPS" --create \
         --if-not-exists --topic "$name" --partitions "${ACMS_KAFKA_PARTITIONS:-6}" --replication-factor 1 >/dev/null
       created+=("$name")
     fi

@@ -5,6 +5,7 @@
 # back-off (ACMS_SUPERVISOR_BACKOFF_SECONDS 0.5 doubling to ACMS_SUPERVISOR_MAX_BACKOFF_SECONDS
 # 30), and the back-off starts over once it has stayed up ACMS_SUPERVISOR_RESET_SECONDS (10).
 # `stop` stops the supervisor first, so nothing starts the service again behind it.
+# `start` first gives each service its Kafka principal and ACLs (acms_platform.kafka_acls).
 #
 # Files under $RUN_DIR/services: <name>.pid (the uvicorn process, written by the supervisor
 # at every start) and <name>.supervisor.pid; logs: $RUN_DIR/logs/<name>.log (the service,
@@ -35,6 +36,7 @@ supervise() {
   }
   trap on_term TERM INT
   use_db_credentials "$name"  # the supervisor's own environment: the service's login role
+  use_kafka_credentials "$name"  # ... and its Kafka principal
   echo $$ >"$(supervisor_pidfile "$name")"
   while [ $stopping -eq 0 ]; do
     started=$SECONDS
@@ -110,9 +112,19 @@ stop_one() {
   echo "$name: stopped"
 }
 
+# grant_kafka SERVICE...: each service's Kafka principal (password: the local secret
+# kafka_<service>, made at first start) and the ACLs derived from its code, as the admin.
+grant_kafka() {
+  local s
+  for s in "$@"; do ensure_secret "kafka_$s" >/dev/null; done
+  (use_kafka_admin && cd "$ROOT" && "$ROOT/.venv/bin/python" -m acms_platform.kafka_acls apply "$@" \
+     --bootstrap "127.0.0.1:$ACMS_KAFKA_PORT" --secrets-dir "$RUN_DIR/secrets")
+}
+
 case $action in
   __supervise) supervise "${services[0]}" ;;
   start) export_service_secrets
+         grant_kafka "${services[@]}"
          for s in "${services[@]}"; do start_one "$s"; done
          for s in "${services[@]}"; do wait_ready "$s"; done ;;
   stop) for s in "${services[@]}"; do stop_one "$s"; done ;;

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 
 from acms_contracts import topics
-from acms_platform.testing.plugin import TOPIC_NAMESPACE, student_key_for_test
+from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin, student_key_for_test
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ async def _student_records(bootstrap: str, key: str, wanted: dict[str, int]) -> 
     until each topic has `wanted[topic]` of them (or 60 s)."""
     consumer = AIOKafkaConsumer(
         *(TOPIC_NAMESPACE + t for t in wanted),  # this test session's topics
-        bootstrap_servers=bootstrap,
+        **kafka_admin(bootstrap),
         group_id=f"{TOPIC_NAMESPACE}reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )

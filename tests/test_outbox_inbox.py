@@ -21,7 +21,7 @@ from acms_platform.messaging import ensure_topics
 from acms_platform.migrations import upgrade_to_head
 from acms_platform.outbox import MAX_EVENT_BYTES, EventTooLarge, Outbox, OutboxRelay
 from acms_platform.platform_tables import inbox as inbox_table
-from acms_platform.testing.plugin import create_database, settings_for_test
+from acms_platform.testing.plugin import create_database, kafka_admin, settings_for_test
 
 sys.path.insert(0, str(Path(__file__).parent / "probe"))
 from probe_service import create, definition
@@ -62,7 +62,7 @@ async def test_a_redelivered_event_has_no_second_effect(start_service, probe_ove
     stream = f"dup-{uuid.uuid4().hex[:8]}"
     envelope = EventEnvelope.wrap(ProbeEmitted(stream=stream, sequence=7), producer="test")
     settings = client.app.state.runtime.settings
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_admin(settings.kafka_bootstrap))
     await producer.start()
     try:
         for _ in range(3):
@@ -110,7 +110,7 @@ async def test_the_request_trace_context_travels_in_kafka_headers(start_service,
     settings = client.app.state.runtime.settings
     consumer = AIOKafkaConsumer(
         settings.topic(topics.PLATFORM_PROBES),
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_admin(settings.kafka_bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
@@ -162,12 +162,12 @@ async def test_a_relay_that_cannot_reach_kafka_hands_leadership_over(infrastruct
         await Outbox("probe").add(session, ProbeEmitted(stream="handover", sequence=0))
 
     def producer(bootstrap: str):
-        return lambda: AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+        return lambda: AIOKafkaProducer(**kafka_admin(bootstrap), enable_idempotence=True)
 
     # Two replicas of a service: each with its own connection pool.
     elsewhere = Database(settings)
     await ensure_topics(
-        settings.kafka_bootstrap,
+        kafka_admin(settings.kafka_bootstrap),
         [settings.topic(topics.PLATFORM_PROBES)],
         settings.kafka_partitions,
     )

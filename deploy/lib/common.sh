@@ -142,6 +142,24 @@ use_db_credentials() {
   export ACMS_PG_USER ACMS_PG_PASSWORD
 }
 
+# use_kafka_credentials SERVICE: exports ACMS_KAFKA_USERNAME / ACMS_KAFKA_PASSWORD as the
+# service's own Kafka principal, acms-SERVICE, whose ACLs let it write only the topics it
+# publishes and read only those it subscribes to (services.sh applies them with
+# acms_platform.kafka_acls). Run in a subshell: it changes the environment.
+use_kafka_credentials() {
+  ACMS_KAFKA_USERNAME="acms-$1"
+  ACMS_KAFKA_PASSWORD=$(ensure_secret "kafka_$1") || return 1
+  export ACMS_KAFKA_USERNAME ACMS_KAFKA_PASSWORD
+}
+
+# use_kafka_admin: exports ACMS_KAFKA_ADMIN_USER / ACMS_KAFKA_ADMIN_PASSWORD, the super user
+# deploy/kafka.sh formats the storage with (for the launchers' and the tests' admin work).
+use_kafka_admin() {
+  ACMS_KAFKA_ADMIN_USER=admin
+  ACMS_KAFKA_ADMIN_PASSWORD=$(ensure_secret kafka_admin) || return 1
+  export ACMS_KAFKA_ADMIN_USER ACMS_KAFKA_ADMIN_PASSWORD
+}
+
 # show_log_tail FILE [LINES]
 show_log_tail() {
   echo "---- last ${2:-40} lines of $1 ----" >&2

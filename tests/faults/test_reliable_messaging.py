@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from acms_contracts import topics
 from acms_contracts.topics import dead_letter_topic
+from acms_platform.testing.plugin import kafka_admin
 
 pytestmark = pytest.mark.fault
 
@@ -85,7 +86,7 @@ def test_writes_succeed_while_kafka_is_down_and_every_event_arrives_once_in_orde
 
 async def _dead_letters(bootstrap: str, topic: str) -> list:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        topic, **kafka_admin(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -99,7 +100,7 @@ async def _dead_letters(bootstrap: str, topic: str) -> list:
 
 
 async def _produce_raw(bootstrap: str, topic: str, value: bytes, key: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**kafka_admin(bootstrap))
     await producer.start()
     try:
         await producer.send_and_wait(topic, value=value, key=key)

@@ -71,3 +71,40 @@ def test_a_suite_has_its_own_topics_and_databases_and_they_are_deleted_at_the_en
     # its database matches the pattern the teardown drops.
     assert suite.topic_namespace in plugin.SUITE_NAMESPACES
     assert suite.database_name.startswith(f"test_{plugin.RUN_ID}_")
+
+
+def test_production_stops_without_a_kafka_principal_never_echoing_secrets(monkeypatch, secret):
+    monkeypatch.setenv("ACMS_ENVIRONMENT", "production")
+    monkeypatch.setenv("ACMS_AUDIT_CHECKPOINT_KEY", "checkpoint-key-in-the-environment")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("cases")
+    message = str(stopped.value)
+    assert "kafka_username and kafka_password are required in production" in message
+    assert TEST_STUDENT_KEY_SECRET not in message
+    assert "checkpoint-key-in-the-environment" not in message
+
+
+def test_a_kafka_password_without_its_user_is_refused_without_echoing_it(monkeypatch, secret):
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "kafka-password-in-the-environment")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("cases")
+    assert "kafka_username and kafka_password go together" in str(stopped.value)
+    assert "kafka-password-in-the-environment" not in str(stopped.value)
+
+
+def test_the_kafka_principal_connects_with_scram_and_empty_means_unset(monkeypatch, secret):
+    monkeypatch.setenv("ACMS_KAFKA_USERNAME", "acms-cases")
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "kafka-password-in-the-environment")
+    settings = load_settings("cases")
+    assert settings.kafka_client_options() == {
+        "bootstrap_servers": "127.0.0.1:59092",
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "acms-cases",
+        "sasl_plain_password": "kafka-password-in-the-environment",
+    }
+    assert "kafka-password-in-the-environment" not in repr(settings)
+    assert settings.kafka_security().username == "acms-cases"
+    monkeypatch.setenv("ACMS_KAFKA_USERNAME", "")  # compose's `${...:-}` when not given
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "")
+    assert load_settings("cases").kafka_client_options() == {"bootstrap_servers": "127.0.0.1:59092"}

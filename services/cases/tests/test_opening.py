@@ -9,7 +9,7 @@ import re
 import pytest
 
 from acms_contracts import EventEnvelope, topics
-from acms_platform.testing.kafka import published
+from acms_platform.testing.kafka import publish_as_admin, published
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -59,12 +59,17 @@ async def test_through_kafka_a_replayed_assignment_opens_one_case(world):
     event, later = world.assignment(), world.assignment()
     first = EventEnvelope.wrap(event, producer="referrals")
     replay = EventEnvelope.wrap(event, producer="referrals")
-    broker = world.runtime.broker
     key = event.subject_student_key.encode()
-    for envelope in (first, first, replay, EventEnvelope.wrap(later, producer="referrals")):
-        # One key: one partition, so the later event is applied after the three before it.
-        topic = world.runtime.settings.topic(topics.REFERRALS)  # this session's namespace
-        await broker.publish(envelope.model_dump_json().encode(), topic, key=key)
+    # One key: one partition, so the later event is applied after the three before it. As
+    # referrals would publish them (the admin stands in: cases may not write referrals' topic).
+    await publish_as_admin(
+        _bootstrap(world),
+        world.runtime.settings.topic(topics.REFERRALS),  # this session's namespace
+        *(
+            (envelope.model_dump_json().encode(), key)
+            for envelope in (first, first, replay, EventEnvelope.wrap(later, producer="referrals"))
+        ),
+    )
     async with asyncio.timeout(30):
         while await world.cases_of(later.referral_id) == 0:
             await asyncio.sleep(0.1)

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from acms_contracts import topics
 from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource, PolicyUnavailable
 from acms_platform.testing.pdp import free_port as _free_port
-from acms_platform.testing.plugin import TOPIC_NAMESPACE
+from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -23,7 +23,7 @@ async def _events(
     read from the start."""
     consumer = AIOKafkaConsumer(
         TOPIC_NAMESPACE + topic,
-        bootstrap_servers=bootstrap,
+        **kafka_admin(bootstrap),
         group_id=f"{TOPIC_NAMESPACE}identity-test-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )

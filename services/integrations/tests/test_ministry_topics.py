@@ -13,7 +13,7 @@ from sqlalchemy import select
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.ministry import AttendanceMarkReported, EnrolmentRecordReported
 from acms_integrations.tables import active_cases
-from acms_platform.testing.plugin import TOPIC_NAMESPACE
+from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
 
 from .feed import new_nsn
 from .uploads import AS_OF, case_opened, events_for, kept_marks, publish, publish_raw
@@ -66,7 +66,7 @@ async def _dead_letter_reasons(world, topic: str, markers) -> dict[str, str]:
     poison message need not be JSON)."""
     consumer = AIOKafkaConsumer(
         TOPIC_NAMESPACE + topics.dead_letter_topic(topic),
-        bootstrap_servers=world.runtime.settings.kafka_bootstrap,
+        **kafka_admin(world.runtime.settings.kafka_bootstrap),
         group_id=f"{TOPIC_NAMESPACE}dlt-reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )

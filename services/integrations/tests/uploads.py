@@ -16,7 +16,7 @@ from acms_contracts.cases import CaseClosed, CaseOpened
 from acms_integrations.handlers import handlers
 from acms_integrations.tables import attendance_records
 from acms_platform.testing.kafka import published
-from acms_platform.testing.plugin import TOPIC_NAMESPACE
+from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
 from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
 
 from .conftest import World
@@ -136,7 +136,7 @@ async def kept_marks(world: World, nsn: str) -> int:
 
 
 async def publish_raw(world: World, topic: str, value: bytes, key: bytes = b"k") -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=world.runtime.settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_admin(world.runtime.settings.kafka_bootstrap))
     await producer.start()
     try:
         await producer.send_and_wait(TOPIC_NAMESPACE + topic, value, key=key)

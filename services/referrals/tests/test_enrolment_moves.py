@@ -15,6 +15,7 @@ from acms_contracts import EventEnvelope, topics
 from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_contracts.vocabulary import OrgType, Role
 from acms_platform.platform_tables import inbox
+from acms_platform.testing.plugin import kafka_admin
 from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
 from acms_referrals.tables import referral_transitions
 
@@ -186,7 +187,7 @@ async def test_a_move_delivered_twice_through_kafka_is_applied_once(world):
     sentinel = EventEnvelope.wrap(
         _moved(nsn, world.orgs["school_a"], T1 - timedelta(days=1)), producer="integrations"
     )
-    producer = AIOKafkaProducer(bootstrap_servers=world.runtime.settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_admin(world.runtime.settings.kafka_bootstrap))
     await producer.start()
     try:
         for envelope in (moved, moved, sentinel):

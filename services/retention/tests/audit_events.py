@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from acms_contracts import EventEnvelope, topics
 from acms_contracts.audit import AccessDecisionRecorded
+from acms_platform.testing.kafka import publish_as_admin
 from acms_retention.tables import audit_trail
 
 
@@ -48,12 +49,13 @@ def access(
 
 
 async def publish(service, *envelopes: EventEnvelope, topic: str = topics.AUDIT_ACCESS) -> None:
-    runtime = service.app.state.runtime
-    kafka_topic = runtime.settings.topic(topic)  # in this test session's namespace
-    for envelope in envelopes:
-        await runtime.broker.publish(
-            envelope.model_dump_json().encode(), kafka_topic, key=envelope.key.encode()
-        )
+    """As the services that publish `topic` would (the test's admin stands in for them)."""
+    settings = service.app.state.runtime.settings
+    await publish_as_admin(
+        settings.kafka_bootstrap,
+        settings.topic(topic),  # in this test session's namespace
+        *((envelope.model_dump_json().encode(), envelope.key.encode()) for envelope in envelopes),
+    )
 
 
 async def stored(service, event_ids: list[uuid.UUID], *, expected: int, timeout: float = 60):

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from acms_contracts import topics
 from acms_platform.messaging import ensure_topics
-from acms_platform.testing.plugin import RUN_ID, create_database, settings_for_test
+from acms_platform.testing.plugin import RUN_ID, create_database, kafka_admin, settings_for_test
 from acms_platform.testing.processes import ServiceProcess
 from acms_retention.handlers import audit_event_classes
 
@@ -47,7 +47,7 @@ async def _stored(settings, event_ids: list[uuid.UUID]) -> tuple[int, int]:
 
 
 async def _produce(settings, envelopes, pause: float) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
+    producer = AIOKafkaProducer(**kafka_admin(settings.kafka_bootstrap), linger_ms=5)
     topic = settings.topic(topics.AUDIT_ACCESS)  # in this test session's namespace
     await producer.start()
     try:
@@ -66,9 +66,11 @@ async def _skip_history(settings) -> None:
     starts at this test's events, not behind every audit event of earlier runs."""
     contract_topics = {cls.topic for cls in audit_event_classes()} | {topics.IDENTITY_ORGANISATIONS}
     topics_read = sorted(settings.topic(t) for t in contract_topics)
-    await ensure_topics(settings.kafka_bootstrap, topics_read, settings.kafka_partitions)
+    await ensure_topics(
+        kafka_admin(settings.kafka_bootstrap), topics_read, settings.kafka_partitions
+    )
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_admin(settings.kafka_bootstrap),
         group_id=settings.group_id,
         enable_auto_commit=False,
     )

@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.security import BaseSecurity
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -257,9 +258,13 @@ class ConcurrentStartBroker(KafkaBroker):
         self.running = True
 
 
-def build_broker(bootstrap: str, service_name: str) -> KafkaBroker:
+def build_broker(
+    bootstrap: str, service_name: str, security: BaseSecurity | None = None
+) -> KafkaBroker:
+    """The service's broker; `security` is its principal (`Settings.kafka_security()`)."""
     return ConcurrentStartBroker(
         bootstrap,
+        security=security,
         client_id=f"acms-{service_name}",
         middlewares=[KafkaTelemetryMiddleware()],
         graceful_timeout=15,
@@ -320,21 +325,29 @@ def subscribe(
         )(on_batch)
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
-    """Create topics (and their dead-letter topics) if absent; idempotent."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+async def ensure_topics(
+    client_options: Mapping[str, Any], topics: list[str], partitions: int
+) -> None:
+    """Create topics (and their dead-letter topics) if absent; idempotent. `client_options`
+    say where and as whom (`Settings.kafka_client_options()`): a service's principal may
+    create exactly these topics (acms_platform.kafka_acls)."""
+    admin = AIOKafkaAdminClient(**client_options, request_timeout_ms=10_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = {t for topic in topics for t in (topic, dead_letter_topic(topic))}
         missing = sorted(wanted - existing)
         if missing:
-            try:
-                await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
-                )
-            except TopicAlreadyExistsError:
-                pass
+            response = await admin.create_topics(
+                [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+            )
+            refused = [
+                f"{error[0]} ({for_code(error[1]).__name__})"
+                for error in response.topic_errors
+                if error[1] not in (0, TopicAlreadyExistsError.errno)
+            ]
+            if refused:  # e.g. a principal without CREATE on it: say so, do not go on
+                raise ConnectionError(f"Kafka did not create topics: {', '.join(refused)}")
             log.info("created topics %s", missing)
     finally:
         await admin.close()

@@ -147,7 +147,7 @@ class Runtime:
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.kafka_client_options(),
             client_id=f"acms-{self.definition.name}-outbox",
             enable_idempotence=True,
             linger_ms=0,
@@ -163,11 +163,13 @@ class Runtime:
         topics = sorted(set(self.definition.publishes) | set(handlers.topics if handlers else ()))
         if topics:
             await ensure_topics(
-                settings.kafka_bootstrap,
+                settings.kafka_client_options(),
                 [settings.topic(topic) for topic in topics],
                 settings.kafka_partitions,
             )
-        broker = build_broker(settings.kafka_bootstrap, self.definition.name)
+        broker = build_broker(
+            settings.kafka_bootstrap, self.definition.name, settings.kafka_security()
+        )
         if handlers and handlers.handlers:
             self.consumer = EventConsumer(
                 handlers, self.database, broker, attempts=settings.handler_attempts

@@ -6,10 +6,18 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, computed_field
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from acms_contracts.student_keys import student_key_for_nsn
+from acms_platform.kafka_client import client_options, faststream_security
 
 SERVICE_PORTS = {
     "identity": 8101,
@@ -40,6 +48,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
 
     kafka_bootstrap: str = "127.0.0.1:59092"
+    # The service's own Kafka principal (SASL/SCRAM-SHA-512): its ACLs let it write only the
+    # topics it publishes and read only those it subscribes to (acms_platform.kafka_acls).
+    # The launchers make one per service at first start (.run/secrets/kafka_<service>);
+    # production supplies them from its secret store. Unset: PLAINTEXT, which our brokers
+    # refuse; required in production.
+    kafka_username: str | None = Field(default=None, min_length=1)
+    kafka_password: SecretStr | None = None
     kafka_partitions: int = Field(default=6, ge=1, le=256)
     consumer_group: str | None = Field(default=None, description="default: acms-<service>")
     # Prefixed to every Kafka topic and consumer group this process uses, so test and
@@ -143,6 +158,31 @@ class Settings(BaseSettings):
     # (README, "Student keys").
     student_key_secret: SecretStr = Field(min_length=32)
 
+    @field_validator("kafka_username", "kafka_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose passes `${ACMS_KAFKA_USERNAME_<SERVICE>:-}`: empty means not configured
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _kafka_credentials_complete(self) -> Settings:
+        if (self.kafka_username is None) != (self.kafka_password is None):
+            raise ValueError("kafka_username and kafka_password go together: set both or neither")
+        if self.environment == "production" and self.kafka_username is None:
+            raise ValueError("kafka_username and kafka_password are required in production")
+        return self
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """aiokafka keyword arguments (bootstrap servers and SASL) for this principal."""
+        return client_options(self.kafka_bootstrap, self.kafka_username, self._kafka_secret)
+
+    def kafka_security(self):
+        return faststream_security(self.kafka_username, self._kafka_secret)
+
+    @property
+    def _kafka_secret(self) -> str | None:
+        return self.kafka_password.get_secret_value() if self.kafka_password else None
+
     def student_key(self, nsn: str) -> str:
         """The student key of this NSN under this deployment's secret."""
         return student_key_for_nsn(nsn, self.student_key_secret.get_secret_value())
@@ -173,7 +213,9 @@ class Settings(BaseSettings):
         return self.port or SERVICE_PORTS.get(self.service_name, 8000)
 
 
-SECRET_SETTINGS = frozenset({"student_key_secret", "smtp_password", "document_s3_secret_key"})
+SECRET_SETTINGS = frozenset(
+    {"student_key_secret", "smtp_password", "document_s3_secret_key", "kafka_password"}
+)
 
 
 def load_settings(service_name: str, **overrides: object) -> Settings:
@@ -184,7 +226,9 @@ def load_settings(service_name: str, **overrides: object) -> Settings:
         lines = []
         for e in error.errors():
             name = "ACMS_" + "_".join(str(p) for p in e["loc"]).upper()
-            if e["type"] == "missing":
+            if not e["loc"]:  # a rule over several settings: its message names them
+                lines.append(e["msg"].removeprefix("Value error, "))  # never the input
+            elif e["type"] == "missing":
                 lines.append(f"{name}: required, not set")
             elif e["loc"] and e["loc"][0] in SECRET_SETTINGS:
                 lines.append(f"{name}: {e['msg']}")  # never the value

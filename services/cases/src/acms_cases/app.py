@@ -8,6 +8,7 @@ from acms_cases import api, attention, document_api, documents
 from acms_cases.blobs import store_from
 from acms_cases.handlers import handlers
 from acms_cases.tables import projections
+from acms_contracts import topics
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
@@ -17,6 +18,7 @@ definition = ServiceDefinition(
     name="cases",
     root=SERVICE_ROOT,
     handlers=handlers,
+    publishes=(topics.CASES, topics.AUDIT_ACCESS),
     actors=projections,
     streamed_uploads=document_api.STREAMED_UPLOADS,
     workers=(attention.remind,),  # cases that need attention (idle, overdue entries)

@@ -48,7 +48,7 @@ def create(settings: Settings | None = None) -> FastAPI:
         name="retention",
         root=SERVICE_ROOT,
         handlers=build_handlers(after_append=(sealer, alerts), alerts=alerts),
-        publishes=(topics.RETENTION_AUDIT,),
+        publishes=(topics.RETENTION_AUDIT, topics.AUDIT_ACCESS),
         actors=projections,
     )
     return create_app(definition, api.routers, config)

@@ -9,10 +9,13 @@ last test can check they are as they were, and deletes its own topics and groups
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import DeleteGroupsRequest
+
+from acms_platform.kafka_admin import KafkaAdmin
 
 DEMO_TOPIC_PREFIX = "acms."
 DEMO_GROUP_PREFIX = "acms-"
@@ -41,10 +44,11 @@ class KafkaPicture:
         return changed
 
 
-async def demo_picture(bootstrap: str) -> KafkaPicture:
+async def demo_picture(kafka: dict[str, Any]) -> KafkaPicture:
+    """`kafka`: the admin's client options (it reads every topic and group)."""
     picture = KafkaPicture()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**kafka, request_timeout_ms=10_000)
+    consumer = AIOKafkaConsumer(**kafka, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
@@ -69,10 +73,15 @@ async def demo_picture(bootstrap: str) -> KafkaPicture:
     return picture
 
 
-async def delete_namespace(bootstrap: str, namespace: str) -> list[str]:
-    """Deletes the topics and consumer groups of `namespace` (e.g. `test-1a2b3c4d.`)."""
+async def delete_namespace(kafka: dict[str, Any], namespace: str) -> list[str]:
+    """Deletes the topics, consumer groups and ACLs of `namespace` (e.g. `test-1a2b3c4d.`),
+    as the admin (`kafka`: its client options)."""
     assert namespace.endswith(".") and not namespace.startswith(DEMO_TOPIC_PREFIX)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    if "sasl_mechanism" in kafka:  # a broker with ACLs
+        async with KafkaAdmin(**kafka) as acls:
+            ours = {a for a in await acls.describe_acls() if a.resource_name.startswith(namespace)}
+            await acls.delete_acls(ours)
+    admin = AIOKafkaAdminClient(**kafka, request_timeout_ms=30_000)
     await admin.start()
     try:
         topics = [t for t in await admin.list_topics() if t.startswith(namespace)]

@@ -7,9 +7,9 @@ import json
 import uuid
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from acms_platform.testing.plugin import TOPIC_NAMESPACE
+from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
 
 
 async def published(
@@ -28,7 +28,7 @@ async def published(
     extras."""
     consumer = AIOKafkaConsumer(
         namespace + topic,
-        bootstrap_servers=bootstrap,
+        **kafka_admin(bootstrap),
         group_id=f"{namespace}reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
     )
@@ -49,3 +49,18 @@ async def published(
     finally:
         await consumer.stop()
     return found
+
+
+async def publish_as_admin(
+    bootstrap: str, topic: str, *records: tuple[bytes, bytes | None]
+) -> None:
+    """Put (value, key) records on the Kafka topic `topic` (namespace included), in order, as
+    the admin: how a test stands in for the service that owns the topic, since a service's
+    own principal may write only the topics it publishes."""
+    producer = AIOKafkaProducer(**kafka_admin(bootstrap), enable_idempotence=True)
+    await producer.start()
+    try:
+        for value, key in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()

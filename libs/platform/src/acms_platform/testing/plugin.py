@@ -16,6 +16,12 @@ the local secret `pg_<service>` that deploy/lib/common.sh's ensure_secret also r
 can open only its own databases; only this plugin's administrator connection
 (`ACMS_PG_ADMIN_USER`/`ACMS_PG_ADMIN_PASSWORD`, default the local `acms`) creates roles
 and databases.
+
+Kafka likewise: each service connects as its own principal (`acms-<service>`, password the
+local secret `kafka_<service>`), with the ACLs `acms_platform.kafka_acls` derives from its
+code, granted at session start on this session's namespace (its consumer groups by prefix:
+tests start replicas and variants with suffixed groups) and removed at the end. The tests'
+own clients and test-only services (the probe) connect as the admin (`kafka_admin`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ import pytest
 import pytest_asyncio
 
 from acms_contracts.student_keys import student_key_for_nsn
+from acms_platform import kafka_acls
+from acms_platform.kafka_client import client_options
 from acms_platform.settings import Settings
 from acms_platform.testing.infra import REPO_ROOT, provider_from_environment
 from acms_platform.testing.isolation import KafkaPicture, delete_namespace, demo_picture
@@ -49,11 +57,16 @@ TOPIC_NAMESPACE = f"test-{RUN_ID}."
 # The namespaces of the suites that asked for one (`suite_namespace`), deleted at the end
 # with the session's own.
 SUITE_NAMESPACES: set[str] = set()
+# The suites with a namespace of their own (`suite_namespace`); each gets its services'
+# Kafka ACLs at the session's start, so a new one is named here.
+SUITES = ("cases", "referrals")
 ADMIN_USER = os.environ.get("ACMS_PG_ADMIN_USER", "acms")
 ADMIN_PASSWORD = os.environ.get("ACMS_PG_ADMIN_PASSWORD", "acms")
 SECRETS_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "secrets"
 # Files a service keeps (cases' document blobs) for this session only, never the demo's.
 TEST_DATA_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "test-data" / RUN_ID
+# The throwaway containers' broker (containers.py) has no SASL listener; the launchers' has.
+KAFKA_SASL = os.environ.get("ACMS_TEST_INFRA", "local") != "testcontainers"
 
 
 def local_secret(name: str) -> str:
@@ -80,11 +93,55 @@ def service_credentials(service: str) -> dict[str, str]:
     return {"pg_user": f"acms_{service}", "pg_password": local_secret(f"pg_{service}")}
 
 
+def kafka_admin_credentials() -> dict[str, str]:
+    """The admin's Kafka user and password (deploy/kafka.sh formats the storage with it)."""
+    if not KAFKA_SASL:
+        return {}
+    password = os.environ.get("ACMS_KAFKA_ADMIN_PASSWORD") or local_secret("kafka_admin")
+    return {
+        "kafka_username": os.environ.get("ACMS_KAFKA_ADMIN_USER", "admin"),
+        "kafka_password": password,
+    }
+
+
+def kafka_admin(bootstrap: str) -> dict[str, object]:
+    """aiokafka keyword arguments for a test's own client: `bootstrap`, as the admin."""
+    admin = kafka_admin_credentials()
+    return client_options(bootstrap, admin.get("kafka_username"), admin.get("kafka_password"))
+
+
+def kafka_credentials(service: str) -> dict[str, str]:
+    """The Kafka settings a service connects with: its own principal for a service of
+    the deployment, the admin for a test-only one (the probe)."""
+    if KAFKA_SASL and service in kafka_acls.SERVICES:
+        return {
+            "kafka_username": kafka_acls.username(service),
+            "kafka_password": local_secret(f"kafka_{service}"),
+        }
+    return kafka_admin_credentials()
+
+
+async def grant_run_acls(bootstrap: str) -> None:
+    """Every service's principal, and its derived ACLs on this session's namespace and on
+    each suite's (SUITES)."""
+    passwords = {s: local_secret(f"kafka_{s}") for s in kafka_acls.SERVICES}
+    for namespace in (TOPIC_NAMESPACE, *(suite_namespace(suite) for suite in SUITES)):
+        rules = kafka_acls.deployment_acls(
+            namespace=namespace,
+            group_of=lambda service: f"test-{RUN_ID}-{service}",
+            group_prefixed=True,
+        )
+        await kafka_acls.apply(kafka_admin(bootstrap), rules, passwords)
+
+
 @pytest.fixture(scope="session")
 def infrastructure():
     provider = provider_from_environment()
     provider.start(["postgres", "kafka", "cerbos", "mail"])
-    provider.demo_kafka_at_start = asyncio.run(demo_picture(provider.endpoints.kafka_bootstrap))
+    bootstrap = provider.endpoints.kafka_bootstrap
+    if KAFKA_SASL:
+        asyncio.run(grant_run_acls(bootstrap))
+    provider.demo_kafka_at_start = asyncio.run(demo_picture(kafka_admin(bootstrap)))
     yield provider
     if os.environ.get("ACMS_KEEP_TEST_DATABASES") != "1":
         try:
@@ -93,7 +150,7 @@ def infrastructure():
             warnings.warn(f"test databases of run {RUN_ID} left behind: {error!r}", stacklevel=1)
         try:
             for namespace in (TOPIC_NAMESPACE, *sorted(SUITE_NAMESPACES)):
-                asyncio.run(delete_namespace(provider.endpoints.kafka_bootstrap, namespace))
+                asyncio.run(delete_namespace(kafka_admin(bootstrap), namespace))
         except Exception as error:  # noqa: BLE001 - tidiness, not a test result
             warnings.warn(f"Kafka topics of run {RUN_ID} left behind: {error!r}", stacklevel=1)
         shutil.rmtree(TEST_DATA_DIR, ignore_errors=True)
@@ -120,6 +177,8 @@ def suite_namespace(suite: str) -> str:
     """The Kafka topic namespace of one test suite (`test-<run>-<suite>.`), so that what one
     suite's services publish never reaches another suite's services. Deleted with the
     session's own namespace at the end."""
+    if suite not in SUITES:
+        raise ValueError(f"suite {suite!r} is not in plugin.SUITES (its Kafka ACLs)")
     namespace = f"test-{RUN_ID}-{suite}."
     SUITE_NAMESPACES.add(namespace)
     return namespace
@@ -141,6 +200,7 @@ def settings_for_test(
         "database_name": database,
         **service_credentials(service.replace("-", "_")),
         "kafka_bootstrap": endpoints.kafka_bootstrap,
+        **kafka_credentials(service),
         "consumer_group": f"test-{RUN_ID}-{service}",
         "topic_namespace": namespace,
         "cerbos_url": endpoints.cerbos_url,

@@ -21,6 +21,7 @@ from acms_contracts.vocabulary import OrgType
 from acms_platform.migrations import alembic_config
 from acms_platform.platform_tables import inbox
 from acms_platform.testing.accounts import known_account, tokens_refused_at_once
+from acms_platform.testing.kafka import publish_as_admin
 from acms_platform.testing.routes import not_refused
 from acms_platform.testing.tokens import TestSigner
 
@@ -28,13 +29,16 @@ from acms_platform.testing.tokens import TestSigner
 async def publish_then_get(
     client: httpx.AsyncClient, headers: dict[str, str], *envelopes: EventEnvelope
 ) -> dict:
-    """Publish as identity does, all on one partition (the first event's key); then the
-    last event's organisation as served once that event is applied, less its updated_at."""
-    for envelope in envelopes:
-        value, key = envelope.model_dump_json().encode(), envelopes[0].key.encode()
-        runtime = client.app.state.runtime
-        topic = runtime.settings.topic(topics.IDENTITY_ORGANISATIONS)
-        await runtime.broker.publish(value, topic, key=key)
+    """Publish as identity does (the admin stands in for it), all on one partition (the
+    first event's key); then the last event's organisation as served once that event is
+    applied, less its updated_at."""
+    settings = client.app.state.runtime.settings
+    key = envelopes[0].key.encode()
+    await publish_as_admin(
+        settings.kafka_bootstrap,
+        settings.topic(topics.IDENTITY_ORGANISATIONS),
+        *((envelope.model_dump_json().encode(), key) for envelope in envelopes),
+    )
     last = envelopes[-1]
     async with asyncio.timeout(30):
         while True:

@@ -1,0 +1,219 @@
+"""Least privilege on the bus: each service's principal writes only the topics it publishes,
+reads only those it subscribes to, joins only its own consumer groups; a client without
+credentials (or with a principal nobody granted anything) reads nothing.
+
+The rules come from the services' own definitions (`acms_platform.kafka_acls`); the real
+broker enforces them (the test session granted them on its namespace)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
+
+from acms_contracts import topics
+from acms_contracts.topics import dead_letter_topic
+from acms_platform import kafka_acls
+from acms_platform.kafka_acls import ServiceTopics, service_definition
+from acms_platform.kafka_admin import KafkaAdmin, Operation, ResourceType
+from acms_platform.kafka_client import client_options
+from acms_platform.messaging import ensure_topics
+from acms_platform.testing.plugin import (
+    KAFKA_SASL,
+    RUN_ID,
+    TOPIC_NAMESPACE,
+    kafka_admin,
+    settings_for_test,
+)
+
+SECONDS = 20
+
+
+@pytest.fixture(scope="module")
+def derived() -> dict[str, set]:
+    return kafka_acls.deployment_acls()
+
+
+def _topics_with(rules: set, operation: Operation) -> set[str]:
+    return {
+        acl.resource_name
+        for acl in rules
+        if acl.resource_type is ResourceType.TOPIC and acl.operation is operation
+    }
+
+
+def test_a_service_writes_only_what_it_publishes_and_its_dead_letters(derived):
+    referrals = ServiceTopics.of(service_definition("referrals"))
+    assert referrals.publishes == {topics.REFERRALS, topics.AUDIT_ACCESS}
+    assert _topics_with(derived["referrals"], Operation.WRITE) == {
+        topics.REFERRALS,
+        topics.AUDIT_ACCESS,
+        *(dead_letter_topic(t) for t in referrals.subscribes),
+    }
+    assert _topics_with(derived["referrals"], Operation.READ) == referrals.subscribes
+
+
+def test_every_topic_but_the_audit_topic_has_one_writer(derived):
+    writers: dict[str, set[str]] = {}
+    for service, rules in derived.items():
+        for topic in _topics_with(rules, Operation.WRITE):
+            if not topic.endswith(".dlt"):
+                writers.setdefault(topic, set()).add(service)
+    assert writers.pop(topics.AUDIT_ACCESS) == {
+        "identity",
+        "referrals",
+        "cases",
+        "integrations",
+        "retention",
+    }
+    assert writers[topics.CASES] == {"cases"}
+    assert all(len(services) == 1 for services in writers.values()), writers
+
+
+def test_only_retention_reads_the_audit_topic(derived):
+    readers = {
+        s
+        for s, rules in derived.items()
+        if topics.AUDIT_ACCESS in _topics_with(rules, Operation.READ)
+    }
+    assert readers == {"retention"}
+
+
+def test_each_service_reads_only_its_own_consumer_group(derived):
+    for service, rules in derived.items():
+        groups = {a.resource_name for a in rules if a.resource_type is ResourceType.GROUP}
+        assert groups <= {f"acms-{service}"}, (service, groups)
+
+
+# --- on the real broker ---------------------------------------------------------------------
+
+needs_sasl = pytest.mark.skipif(not KAFKA_SASL, reason="the containers' broker has no SASL")
+
+
+@pytest.fixture(scope="module")
+def bootstrap(infrastructure) -> str:
+    bootstrap = infrastructure.endpoints.kafka_bootstrap
+    asyncio.run(
+        ensure_topics(
+            kafka_admin(bootstrap),
+            [TOPIC_NAMESPACE + t for t in (topics.CASES, topics.REFERRALS, topics.AUDIT_ACCESS)]
+            + [TOPIC_NAMESPACE + topics.IDENTITY_ORGANISATIONS],
+            1,
+        )
+    )
+    return bootstrap
+
+
+def _as(service: str, infrastructure) -> dict:
+    return settings_for_test(service, infrastructure).kafka_client_options()
+
+
+async def _produce(options: dict, topic: str) -> None:
+    producer = AIOKafkaProducer(**options, request_timeout_ms=SECONDS * 1000)
+    await producer.start()
+    try:
+        await producer.send_and_wait(TOPIC_NAMESPACE + topic, b"{}", key=b"acl-test")
+    finally:
+        await producer.stop()
+
+
+async def _read_one(options: dict, topic: str, group: str) -> bytes:
+    consumer = AIOKafkaConsumer(
+        TOPIC_NAMESPACE + topic,
+        **options,
+        group_id=group,
+        auto_offset_reset="earliest",
+        request_timeout_ms=SECONDS * 1000,
+    )
+    try:
+        await consumer.start()
+        record = await asyncio.wait_for(consumer.getone(), SECONDS)
+        return record.value
+    finally:
+        await consumer.stop()
+
+
+@needs_sasl
+def test_a_service_producing_to_another_services_topic_is_refused(bootstrap, infrastructure):
+    referrals = _as("referrals", infrastructure)
+    with pytest.raises(TopicAuthorizationFailedError):
+        asyncio.run(_produce(referrals, topics.CASES))
+    asyncio.run(_produce(referrals, topics.REFERRALS))  # its own: allowed
+    asyncio.run(_produce(_as("cases", infrastructure), topics.CASES))
+
+
+@needs_sasl
+def test_a_service_reads_what_it_subscribes_to_in_its_own_group_only(bootstrap, infrastructure):
+    marker = f'{{"marker": "{uuid.uuid4().hex}"}}'.encode()
+
+    async def publish_as_admin() -> None:
+        producer = AIOKafkaProducer(**kafka_admin(bootstrap))
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                TOPIC_NAMESPACE + topics.IDENTITY_ORGANISATIONS, marker, key=b"acl-test"
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(publish_as_admin())
+    referrals = _as("referrals", infrastructure)
+    own_group = f"{TOPIC_NAMESPACE}test-{RUN_ID}-referrals-acl-{uuid.uuid4().hex[:6]}"
+    assert asyncio.run(_read_one(referrals, topics.IDENTITY_ORGANISATIONS, own_group)) == marker
+
+    with pytest.raises(TopicAuthorizationFailedError):  # retention's audit trail, not its own
+        asyncio.run(_read_one(referrals, topics.AUDIT_ACCESS, own_group))
+    cases_group = f"{TOPIC_NAMESPACE}test-{RUN_ID}-cases-acl"
+    with pytest.raises(GroupAuthorizationFailedError):
+        asyncio.run(_read_one(referrals, topics.IDENTITY_ORGANISATIONS, cases_group))
+
+
+async def _try_to_read(options: dict, topic: str) -> None:
+    consumer = AIOKafkaConsumer(
+        TOPIC_NAMESPACE + topic,
+        **options,
+        group_id=f"{TOPIC_NAMESPACE}outsider-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        request_timeout_ms=5_000,
+        connections_max_idle_ms=10_000,
+    )
+    try:
+        await asyncio.wait_for(consumer.start(), SECONDS)
+        await asyncio.wait_for(consumer.getone(), 5)
+    finally:
+        await consumer.stop()
+
+
+@needs_sasl
+def test_a_client_without_credentials_cannot_read_any_topic(bootstrap):
+    for topic in (topics.AUDIT_ACCESS, topics.CASES):
+        with pytest.raises((KafkaError, TimeoutError)):
+            asyncio.run(_try_to_read(client_options(bootstrap), topic))
+        wrong_password = client_options(bootstrap, "acms-referrals", "not-the-password")
+        with pytest.raises((KafkaError, TimeoutError)):
+            asyncio.run(_try_to_read(wrong_password, topic))
+
+
+@needs_sasl
+def test_a_principal_nobody_granted_anything_reads_nothing(bootstrap):
+    name, password = f"outsider-{RUN_ID}", uuid.uuid4().hex
+
+    async def as_outsider() -> None:
+        async with KafkaAdmin(**kafka_admin(bootstrap)) as admin:
+            await admin.upsert_scram_users({name: password})
+        try:
+            for topic in (topics.AUDIT_ACCESS, topics.CASES, topics.REFERRALS):
+                with pytest.raises(TopicAuthorizationFailedError):
+                    await _try_to_read(client_options(bootstrap, name, password), topic)
+        finally:
+            async with KafkaAdmin(**kafka_admin(bootstrap)) as admin:
+                await admin.delete_scram_users([name])
+
+    asyncio.run(as_outsider())
