@@ -58,27 +58,47 @@ async def send_token(ctx: Context, account: Any, purpose: str) -> None:
 async def activate(session: AsyncSession, command: Activate) -> None:
     """Set the password of the token's account, once. Unknown, expired and used tokens
     are refused alike; so is a token of a disabled account."""
+    account_id, email = await _account_of_token(session, command.token)
+    password_hash = await hash_secret_off_loop(command.password)
+    await _set_password(session, account_id, email, password_hash)
+
+
+async def activate_with_hash(session: AsyncSession, token: str, password_hash: str) -> None:
+    """`activate` with the password's Argon2id hash made by the caller: for
+    `local_mail.activate_invited` only (the demo loader and benchmarks, which give hundreds
+    of invitees one published demo password and so hash it once). The same token checks
+    and the same writes; never reached from the API, which always hashes what it is sent."""
+    account_id, email = await _account_of_token(session, token)
+    await _set_password(session, account_id, email, password_hash)
+
+
+async def _account_of_token(session: AsyncSession, token: str) -> tuple[UUID, str]:
+    """(id, email) of the account whose usable token this is, the token row locked."""
     now = datetime.now(UTC)
-    token = (
+    row = (
         await session.execute(
             select(activation_tokens)
-            .where(activation_tokens.c.token_hash == token_digest(command.token))
+            .where(activation_tokens.c.token_hash == token_digest(token))
             .with_for_update()
         )
     ).first()
-    if token is None or token.used_at is not None or token.expires_at <= now:
+    if row is None or row.used_at is not None or row.expires_at <= now:
         raise TokenRefused(TOKEN_REFUSED)
-    account = (
-        await session.execute(select(accounts).where(accounts.c.id == token.account_id))
-    ).one()
+    account = (await session.execute(select(accounts).where(accounts.c.id == row.account_id))).one()
     if account.disabled_at is not None or account.is_service:
         raise TokenRefused(TOKEN_REFUSED)
-    password_hash = await hash_secret_off_loop(command.password)
-    await repository.update_account(session, account.id, {"password_hash": password_hash})
-    await _spend_tokens_of(session, account.id, now)
+    return account.id, account.email
+
+
+async def _set_password(
+    session: AsyncSession, account_id: UUID, email: str, password_hash: str
+) -> None:
+    now = datetime.now(UTC)
+    await repository.update_account(session, account_id, {"password_hash": password_hash})
+    await _spend_tokens_of(session, account_id, now)
     # A new password ends every session signed in with the old one.
-    await repository.revoke_refresh_tokens(session, account.id, now)
-    await forget_account_failures(session, account.email)
+    await repository.revoke_refresh_tokens(session, account_id, now)
+    await forget_account_failures(session, email)
 
 
 async def request_password_reset(ctx: Context, command: PasswordReset) -> None:
