@@ -72,3 +72,17 @@ class CasePrimaryContactChanged(_CaseEvent):
     event_type: ClassVar[str] = "CasePrimaryContactChanged"
     school_id: UUID | None
     primary_contact_id: UUID
+
+
+class CaseNeedsAttention(_CaseEvent):
+    """A reminder for the case manager (and the provider's workflow leads): nothing was
+    recorded on the active case for `idle_days`, or a calendar entry is overdue. Published
+    once per episode, so notifications can be sent."""
+
+    event_type: ClassVar[str] = "CaseNeedsAttention"
+    reason: str = Field(description="no_recent_activity or overdue_calendar_entry")
+    provider_id: UUID | None
+    case_manager_id: UUID | None
+    idle_days: int | None = None
+    item_id: UUID | None = Field(default=None, description="the overdue calendar entry")
+    due_at: datetime | None = None

@@ -49,6 +49,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     cases.CaseProsecutionNoticeWithdrawn,
     cases.CaseTransferred,
     cases.CasePrimaryContactChanged,
+    cases.CaseNeedsAttention,
     retention.AuditCheckpointSealed,
     retention.AccessAlertRaised,
     retention.AccessAlertAcknowledged,

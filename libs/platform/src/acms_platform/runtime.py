@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -59,6 +59,10 @@ class ServiceDefinition:
     # Paths (regular expressions, matched whole) whose request body is streamed to the
     # route unbuffered, up to `Settings.max_upload_bytes` (hygiene.py), e.g. file uploads.
     streamed_uploads: tuple[str, ...] = ()
+    # Background loops of the service (reminder scans, delivery to agencies), each started
+    # once the service is ready and cancelled when it stops, like the outbox relay. Each
+    # takes the runtime and runs until cancelled; it must survive its own errors.
+    workers: tuple[Callable[[Runtime], Coroutine[Any, Any, None]], ...] = ()
 
 
 @dataclass
@@ -122,6 +126,8 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self._prune_inbox(), name="inbox-pruning"))
+        for worker in self.definition.workers:
+            self._tasks.append(asyncio.create_task(worker(self), name=worker.__name__))
         self.waiting_for = None
         self._started.set()
         log.info("%s ready", self.definition.name)

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # it: requests already in flight, and pages open, at the moment of the move are not alerts.
     alert_relationship_grace_seconds: int = Field(default=300, ge=0)
 
+    # Cases' reminders (services/cases/README.md): an active case with nothing recorded on
+    # it for this many days needs attention; the scan for it (and for overdue calendar
+    # entries) runs this often.
+    case_idle_days: int = Field(default=14, ge=1, le=365)
+    case_attention_scan_seconds: float = Field(default=900.0, gt=0, le=86_400)
+
     # Integrations' agency information requests (services/integrations/README.md): where
     # each agency's endpoint is (the agency simulator's by default), and how delivery to
     # it retries: after base * 2^(attempts - 1) seconds, at most max, while it fails.

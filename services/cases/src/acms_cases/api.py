@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, status
 
-from acms_cases import service
+from acms_cases import attention, service
 from acms_cases.repository import ListFilters
 from acms_cases.schemas import (
+    AttendanceView,
     CaseOutcome,
     CaseStatus,
     CaseView,
@@ -35,6 +37,10 @@ cases = APIRouter(prefix="/cases", tags=["cases"])
 NOT_VISIBLE = {404: {"description": "no such case visible to the caller"}}
 # A view holds only the fields of the tiers granted: the others are absent, not null.
 VIEW: dict[str, Any] = {"response_model_exclude_unset": True, "responses": NOT_VISIBLE}
+VIEW_TIER: dict[int | str, dict[str, Any]] = {
+    **NOT_VISIBLE,
+    403: {"description": "the caller sees the case but not this part of it"},
+}
 CHANGE: dict[int | str, dict[str, Any]] = {
     **NOT_VISIBLE,
     403: {"description": "the caller sees the case but may not do this"},
@@ -50,6 +56,9 @@ async def list_cases(
     provider_id: UUID | None = None,
     case_manager_id: UUID | None = None,
     mine: bool = False,
+    needs_attention: Annotated[
+        bool, Query(description="only cases that need attention (idle, overdue entries)")
+    ] = False,
     q: Annotated[
         str | None,
         Query(min_length=2, max_length=100, description="name, NSN or reference"),
@@ -65,6 +74,7 @@ async def list_cases(
         provider_id=provider_id,
         case_manager_id=ctx.actor.account_id if mine else case_manager_id,
         text=q,
+        needs_attention=needs_attention,
         limit=limit,
         offset=offset,
     )
@@ -79,6 +89,18 @@ async def view_case(case_id: UUID, ctx: CasesContext) -> CaseView:
 @cases.get("/{case_id}/timeline", responses=NOT_VISIBLE)
 async def case_timeline(case_id: UUID, ctx: CasesContext) -> list[TimelineEntry]:
     return await service.timeline(ctx, case_id)
+
+
+@cases.get("/{case_id}/attendance", responses=VIEW_TIER)
+async def case_attendance(
+    case_id: UUID,
+    ctx: CasesContext,
+    since: Annotated[date | None, Query(ge=date(2000, 1, 1), le=date(2100, 12, 31))] = None,
+    until: Annotated[date | None, Query(ge=date(2000, 1, 1), le=date(2100, 12, 31))] = None,
+) -> AttendanceView:
+    """The student's daily attendance received while the case was active, with a summary;
+    for those granted the case's `attendance` tier (403 for others who see the case)."""
+    return await attention.view(ctx, case_id, since, until)
 
 
 @cases.post("/{case_id}/close", responses=CHANGE)

@@ -2,9 +2,10 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acms_cases import service
+from acms_cases import attention, service
 from acms_cases.tables import enrolment_projection, projections
 from acms_contracts import EventEnvelope
+from acms_contracts.attendance import StudentAttendanceRecorded
 from acms_contracts.enrolments import StudentEnrolmentChanged
 from acms_contracts.identity import CatchmentAssigned
 from acms_contracts.referrals import ReferralAssigned
@@ -25,6 +26,7 @@ async def open_case(
 
 
 handlers.on(CatchmentAssigned)(service.record_catchment)
+handlers.on(StudentAttendanceRecorded)(attention.record_attendance)
 
 
 @enrolment_projection.follow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from acms_cases.tables import (
+    case_attendance,
     case_item_versions,
     case_items,
     case_reference_seq,
@@ -43,6 +44,7 @@ class ListFilters:
     provider_id: UUID | None = None
     case_manager_id: UUID | None = None
     text: str | None = None
+    needs_attention: bool = False
     limit: int = 50
     offset: int = 0
 
@@ -81,6 +83,31 @@ async def update(session: AsyncSession, case_id: UUID, values: dict[str, Any]) -
 
 async def add_timeline(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(case_timeline.insert().values(**values))
+
+
+async def recent_attendance(
+    session: AsyncSession, case_id: UUID, limit: int = 20
+) -> list[Row[Any]]:
+    """The case's latest attendance records, newest first."""
+    statement = (
+        select(case_attendance)
+        .where(case_attendance.c.case_id == case_id)
+        .order_by(case_attendance.c.on.desc(), case_attendance.c.session)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def record_activity(session: AsyncSession, case_id: UUID, at: datetime) -> None:
+    await session.execute(
+        cases.update()
+        .where(cases.c.id == case_id)
+        .values(
+            last_activity_at=func.greatest(cases.c.last_activity_at, at),
+            attention_reason=None,
+            attention_since=None,
+        )
+    )
 
 
 async def timeline(session: AsyncSession, case_id: UUID, tiers: list[str]) -> list[Row[Any]]:
@@ -177,6 +204,8 @@ def readable_statement(readable: ColumnElement[bool], filters: ListFilters) -> S
     ):
         if value is not None:
             statement = statement.where(column == value)
+    if filters.needs_attention:
+        statement = statement.where(cases.c.attention_reason.is_not(None))
     if filters.text:
         pattern = f"%{_like_escaped(filters.text)}%"
         statement = statement.where(

@@ -4,6 +4,7 @@ ACCESS-MODEL section 3, and fields of tiers not granted are absent from the answ
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
@@ -102,6 +103,10 @@ class CaseView(TieredView):
     attendance: list[dict[str, Any]] | None = tier_field(
         "attendance", description="daily attendance while the case is active"
     )
+    needs_attention: str | None = tier_field(
+        "full", description="why the case needs attention now (no_recent_activity, ...)"
+    )
+    last_activity_at: str | None = tier_field("full", description="ISO 8601")
     tiers: list[str] = Field(description="the tiers granted: which fields may be present")
 
 
@@ -141,3 +146,19 @@ class NoteView(BaseModel):
     history: list[NoteVersion] = Field(
         description="every version, oldest first, that the caller may see"
     )
+
+
+class AttendanceRecord(BaseModel):
+    on: date
+    session: str = Field(description="AM, PM or a period P1..P12")
+    code: str = Field(description="the Ministry attendance code")
+    category: str = Field(description="present, justified, unjustified or unknown")
+    school_id: str
+
+
+class AttendanceView(BaseModel):
+    case_id: str
+    summary: dict[str, Any] = Field(
+        description="sessions by category and present_percent (justified counts as absent)"
+    )
+    records: list[AttendanceRecord] = Field(description="newest first")

@@ -146,6 +146,8 @@ class Context:
                 "detail": detail,
             },
         )
+        # A person did something on the case: it is not idle, and any reminder is answered.
+        await repository.record_activity(self.session, row.id, at)
 
 
 # --- Opening -------------------------------------------------------------------------
@@ -203,6 +205,7 @@ async def open_from_assignment(
             "request_history": history,
             "opened_at": at,
             "updated_at": at,
+            "last_activity_at": at,
         },
     )
     if row is None:
@@ -289,9 +292,17 @@ async def project(
             "actions_taken": details.get("actions_taken"),
             "pastoral": details.get("pastoral") or {},
             "primary_contact_id": _text(row.primary_contact_id) or None,
+            "needs_attention": row.attention_reason,
+            "last_activity_at": _iso(row.last_activity_at),
         },
         "attendance": {"attendance": []},
     }
+    if counts and "attendance" in tiers:
+        recent = await repository.recent_attendance(ctx.session, row.id)
+        groups["attendance"]["attendance"] = [
+            {"on": a.on.isoformat(), "session": a.session, "code": a.code, "category": a.category}
+            for a in recent
+        ]
     if counts and ("summary" in tiers or "sensitive" in tiers):
         plain, sensitive = await repository.note_counts(ctx.session, row.id)
         groups["summary"]["note_count"] = plain
@@ -311,7 +322,10 @@ async def list_cases(ctx: Context, filters: repository.ListFilters) -> list[Case
     """Cases the caller may see, newest first, filtered in SQL by the policy's plan. A
     search by text (name, NSN, reference) needs the summary tier (the NSN is in it): only
     cases the caller sees in summary can match."""
-    action = TIER_ACTIONS["summary"] if filters.text else TIER_ACTIONS["basic"]
+    # A filter on a tier's field needs that tier, or the filter itself would tell: the
+    # needs-attention flag is `full` (the provider's own work), the text search `summary`.
+    needed = "full" if filters.needs_attention else "summary" if filters.text else "basic"
+    action = TIER_ACTIONS[needed]
     condition = await ctx.access.readable(
         CASE, repository.cases, repository.CASE_POLICY_COLUMNS, action=action
     )
@@ -321,7 +335,7 @@ async def list_cases(ctx: Context, filters: repository.ListFilters) -> list[Case
     views = []
     for row in rows:
         granted = tiers.get(str(row.id), [])
-        if "basic" not in granted or (filters.text and "summary" not in granted):
+        if "basic" not in granted or needed not in granted:
             continue  # the plan and the check disagree: never show the row (fail closed)
         ctx.access.returned(CASE, row.id, row.student_key, granted, f"plan:{action}")
         views.append(await project(ctx, row, granted, names, counts=False))

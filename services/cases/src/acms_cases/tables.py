@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -67,6 +68,13 @@ cases = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The last change recorded on the case (any timeline entry by a person, or opening):
+    # a case idle for `case_idle_days` needs attention.
+    Column("last_activity_at", DateTime(timezone=True), nullable=False),
+    # Why the case needs attention now (no_recent_activity, overdue_calendar_entry), set by
+    # the reminder scan and cleared by the next recorded activity; None: nothing due.
+    Column("attention_reason", String(40)),
+    Column("attention_since", DateTime(timezone=True)),
     # Each column a view rule compares, with the lists' order (newest first).
     Index("ix_cases_school_opened", "school_id", "opened_at", "id"),
     Index("ix_cases_provider_opened", "provider_id", "opened_at", "id"),
@@ -74,6 +82,12 @@ cases = Table(
     Index("ix_cases_primary_contact_opened", "primary_contact_id", "opened_at", "id"),
     Index("ix_cases_opened_id", "opened_at", "id"),
     Index("ix_cases_student_key", "student_key"),
+    # The reminder scan: active cases, oldest activity first.
+    Index(
+        "ix_cases_active_last_activity",
+        "last_activity_at",
+        postgresql_where=text("status = 'active'"),
+    ),
 )
 
 # Every change on a case: who, what, when (append-only). `tier` is the tier a reader
@@ -114,6 +128,22 @@ case_item_versions = Table(
     Column("author_id", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     ForeignKeyConstraint(["item_id"], ["case_items.id"]),
+)
+
+# Daily attendance of the student of an active case, as integrations publishes it
+# (StudentAttendanceRecorded), one row per case, day and session; a later record of the
+# same session replaces an earlier one (`as_of`). Only records received while the case
+# is active are kept for it (ACCESS-MODEL 3, `attendance`).
+case_attendance = Table(
+    "case_attendance",
+    metadata,
+    Column("case_id", Uuid, ForeignKey("cases.id"), primary_key=True),
+    Column("on", Date, primary_key=True),
+    Column("session", String(3), primary_key=True),
+    Column("school_id", Uuid, nullable=False),
+    Column("code", String(2), nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
 )
 
 # Which ASP's catchment holds each school (identity's CatchmentAssigned): where a case

@@ -24,11 +24,11 @@ definition = ServiceDefinition(
     publishes=(topics.ENROLMENTS, topics.ATTENDANCE, topics.AGENCY_REQUESTS, topics.AUDIT_ACCESS),
     actors=projections,
     streamed_uploads=batch_api.STREAMED_UPLOADS,
+    workers=(delivery.deliver_to_agencies,),  # information requests to the agencies' endpoints
 )
 
 
 def create(settings: Settings | None = None) -> FastAPI:
     app = create_app(definition, [*api.routers, *batch_api.routers], settings)
     StudentKeys.of = app.state.runtime.settings.student_key
-    delivery.run_alongside(app)  # information requests to the agencies' endpoints
     return app

@@ -160,22 +160,6 @@ class DeliveryWorker:
         return f"HTTP {response.status_code} from the agency"
 
 
-def run_alongside(app: Any) -> None:
-    """Run the delivery worker for the app's lifetime (within the platform's lifespan)."""
-    from contextlib import asynccontextmanager
-
-    platform_lifespan = app.router.lifespan_context
-    worker = DeliveryWorker(app.state.runtime)
-    app.state.agency_delivery = worker
-
-    @asynccontextmanager
-    async def lifespan(app: Any):
-        async with platform_lifespan(app):
-            task = asyncio.create_task(worker.run(), name="agency-delivery")
-            try:
-                yield
-            finally:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-
-    app.router.lifespan_context = lifespan
+async def deliver_to_agencies(runtime: Runtime) -> None:
+    """The delivery worker, run by the platform for the service's lifetime."""
+    await DeliveryWorker(runtime).run()
