@@ -257,7 +257,8 @@ def test_one_students_events_share_one_key_and_partition_in_order_across_service
     # One partition: the same in every topic (each has ACMS_KAFKA_PARTITIONS partitions).
     partitions = system.processes["referrals"].settings.kafka_partitions
     expected = DefaultPartitioner()(key.encode(), list(range(partitions)), None)
-    assert {f["partition"] for f in found} == {expected}
+    placed = [(f["topic"], f["partition"], f["offset"], f["envelope"]["event_type"]) for f in found]
+    assert {f["partition"] for f in found} == {expected}, f"expected {expected}: {placed}"
     # In order: each topic's records in offset order are the order the events happened.
     referral_events = [
         (f["envelope"]["event_type"], f["envelope"]["payload"]["referral_id"])
