@@ -124,6 +124,33 @@ start() {
   echo "kafka: started $KAFKA_VERSION on $BOOTSTRAP, SASL/SCRAM-SHA-512 and ACLs (pid $(cat "$KAFKA_PID"), log $KAFKA_LOG)"
 }
 
+# admin_authenticates: the broker answers the admin over SASL. A restarted combined
+# broker+controller has been seen serving while refusing every credential until its next
+# restart (its metadata never caught up after a controller-registration race).
+admin_authenticates() {
+  kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --command-config "$KAFKA_ADMIN_PROPS" --list >/dev/null 2>&1
+}
+
+# start_authenticating: start, then make sure credentials are accepted; restart once if not.
+start_authenticating() {
+  start
+  local attempt deadline
+  for attempt in 1 2; do
+    deadline=$((SECONDS + 30))
+    while [ $SECONDS -lt $deadline ]; do
+      admin_authenticates && return 0
+      sleep 1
+    done
+    if [ "$attempt" -eq 2 ]; then
+      echo "kafka: refuses the admin's credentials after a restart" >&2; show_log_tail "$KAFKA_LOG"; exit 1
+    fi
+    echo "kafka: refuses the admin's credentials 30s after start; restarting it once" >&2
+    stop_pid kafka "$KAFKA_PID" 30 >/dev/null
+    start
+  done
+}
+
 status() {
   if is_running && port_open 127.0.0.1 "$ACMS_KAFKA_PORT"; then
     echo "kafka: running $KAFKA_VERSION on $BOOTSTRAP (pid $(cat "$KAFKA_PID"))"
@@ -158,11 +185,11 @@ topics() {
 
 action=${1:-status}; shift || true
 case $action in
-  start) start ;;
+  start) start_authenticating ;;
   stop) stop_pid kafka "$KAFKA_PID" 30 ;;
   kill) kill_pid kafka "$KAFKA_PID" ;;
   status) status ;;
-  restart) stop_pid kafka "$KAFKA_PID" 30; start ;;
+  restart) stop_pid kafka "$KAFKA_PID" 30; start_authenticating ;;
   topics) topics "$@" ;;
   *) echo "usage: $0 start|stop|status|kill|restart|topics NAME..." >&2; exit 2 ;;
 esac

@@ -25,6 +25,7 @@ from acms_platform.kafka_acls import ServiceTopics, service_definition
 from acms_platform.kafka_admin import KafkaAdmin, Operation, ResourceType
 from acms_platform.kafka_client import client_options
 from acms_platform.messaging import ensure_topics
+from acms_platform.settings import Settings
 from acms_platform.testing.plugin import (
     KAFKA_SASL,
     RUN_ID,
@@ -105,7 +106,9 @@ def bootstrap(infrastructure) -> str:
             kafka_admin(bootstrap),
             [TOPIC_NAMESPACE + t for t in (topics.CASES, topics.REFERRALS, topics.AUDIT_ACCESS)]
             + [TOPIC_NAMESPACE + topics.IDENTITY_ORGANISATIONS],
-            1,
+            # as many partitions as the services make: the topics are the session's, and
+            # a later test reads a student's events on the partition their key chooses
+            Settings(service_name="acl-test").kafka_partitions,
         )
     )
     return bootstrap
