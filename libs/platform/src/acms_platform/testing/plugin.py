@@ -88,9 +88,23 @@ def local_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+# Services that run as a lesser role while their own role owns the database and migrates
+# (as deploy/lib/common.sh's RUNTIME_ROLE_SERVICES): retention, whose trail is append-only.
+RUNTIME_ROLE_SERVICES = frozenset({"retention"})
+
+
 def service_credentials(service: str) -> dict[str, str]:
-    """The settings a service connects with: its own role and that role's password."""
-    return {"pg_user": f"acms_{service}", "pg_password": local_secret(f"pg_{service}")}
+    """The settings a service connects with: its own role and that role's password (and,
+    for a service that runs as a lesser role, the owner that migrates)."""
+    owner = {"pg_user": f"acms_{service}", "pg_password": local_secret(f"pg_{service}")}
+    if service not in RUNTIME_ROLE_SERVICES:
+        return owner
+    return {
+        "pg_user": f"acms_{service}_app",
+        "pg_password": local_secret(f"pg_{service}_app"),
+        "pg_owner_user": owner["pg_user"],
+        "pg_owner_password": owner["pg_password"],
+    }
 
 
 def kafka_admin_credentials() -> dict[str, str]:
@@ -218,10 +232,13 @@ def settings_for_test(
 async def create_database(settings: Settings) -> None:
     """The settings' database, owned by the settings' role and closed to every other."""
     connection = await _admin_connection(settings)
-    role, name = settings.pg_user, settings.database_name
+    name = settings.database_name
+    role = settings.pg_owner_user or settings.pg_user
     try:
         if role != ADMIN_USER:
-            await _ensure_role(connection, role, settings.pg_password)
+            await _ensure_role(connection, role, settings.pg_owner_password or settings.pg_password)
+        if settings.runtime_role is not None:  # its rights come from the owner's migrations
+            await _ensure_role(connection, settings.runtime_role, settings.pg_password)
         exists = await connection.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
             await connection.execute(f'create database "{name}" owner "{role}"')
