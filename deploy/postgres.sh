@@ -133,6 +133,7 @@ SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 SELECT format('ALTER ROLE %I LOGIN NOCREATEDB NOCREATEROLE PASSWORD %L', :'role', :'password') \gexec
 SQL
+      psql_admin -c "GRANT CONNECT ON DATABASE $db TO ${db}_app" >/dev/null
     fi
   done
   if [ ${#created[@]} -gt 0 ]; then

@@ -28,5 +28,6 @@ done
 admin -v role=acms_retention_app -v password="${ROLE_PASSWORD_RETENTION_APP:?ROLE_PASSWORD_RETENTION_APP is not set}" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'role', :'password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('GRANT CONNECT ON DATABASE acms_retention TO %I', :'role') \gexec
 SQL
 echo "postgres-init: per service, role acms_<service> and its database, for: $SERVICES"

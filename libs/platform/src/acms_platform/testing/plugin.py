@@ -237,12 +237,15 @@ async def create_database(settings: Settings) -> None:
     try:
         if role != ADMIN_USER:
             await _ensure_role(connection, role, settings.pg_owner_password or settings.pg_password)
-        if settings.runtime_role is not None:  # its rights come from the owner's migrations
-            await _ensure_role(connection, settings.runtime_role, settings.pg_password)
+        runtime = settings.runtime_role
+        if runtime is not None:  # it may connect; its other rights come from the migrations
+            await _ensure_role(connection, runtime, settings.pg_password)
         exists = await connection.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
             await connection.execute(f'create database "{name}" owner "{role}"')
             await connection.execute(f'revoke all on database "{name}" from public')
+        if runtime is not None:
+            await connection.execute(f'grant connect on database "{name}" to "{runtime}"')
     finally:
         await connection.close()
 
