@@ -126,6 +126,15 @@ SQL
       echo "postgres: $db handed over to its own role $db"
     fi
     psql_admin -c "REVOKE ALL ON DATABASE $db FROM PUBLIC" >/dev/null
+    if has_runtime_role "$svc"; then
+      # the service's lesser login role; its migrations grant it what it may do
+      psql_admin -v role="${db}_app" -v password="$(ensure_secret "pg_${svc}_app")" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN NOCREATEDB NOCREATEROLE PASSWORD %L', :'role', :'password') \gexec
+SQL
+      psql_admin -c "GRANT CONNECT ON DATABASE $db TO ${db}_app" >/dev/null
+    fi
   done
   if [ ${#created[@]} -gt 0 ]; then
     echo "postgres: created databases ${created[*]}, each owned by its own role"

@@ -75,6 +75,12 @@ start_one() {
   fi
   rm -f "$(service_pidfile "$name")" "$(supervisor_pidfile "$name")"
   : >"$RUN_DIR/logs/$name.log"
+  if has_runtime_role "$name"; then  # the owner migrates; the service runs as its lesser role
+    (use_db_owner_credentials "$name" && cd "$ROOT" \
+       && "$ROOT/.venv/bin/python" -m acms_platform.migrate "acms_$name.app") \
+      >>"$RUN_DIR/logs/$name.log" 2>&1 \
+      || { echo "$name: migrations failed; last log lines:"; tail -n 20 "$RUN_DIR/logs/$name.log"; return 1; }
+  fi
   setsid nohup bash "$ROOT/deploy/services.sh" __supervise "$name" </dev/null \
     >>"$RUN_DIR/logs/$name.supervisor.log" 2>&1 &
   deadline=$((SECONDS + 10))

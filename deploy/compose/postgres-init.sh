@@ -23,4 +23,11 @@ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database') \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database') \gexec
 SQL
 done
+# retention runs as a lesser role of its own (its migrations, as acms_retention, grant it
+# reading and adding to the audit trail, never changing it): see compose.yaml.
+admin -v role=acms_retention_app -v password="${ROLE_PASSWORD_RETENTION_APP:?ROLE_PASSWORD_RETENTION_APP is not set}" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'role', :'password')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('GRANT CONNECT ON DATABASE acms_retention TO %I', :'role') \gexec
+SQL
 echo "postgres-init: per service, role acms_<service> and its database, for: $SERVICES"

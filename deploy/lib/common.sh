@@ -136,10 +136,31 @@ export_service_secrets() {
 # use_db_credentials SERVICE: exports ACMS_PG_USER / ACMS_PG_PASSWORD as the service's own
 # PostgreSQL login role, acms_SERVICE, which can open only the database acms_SERVICE
 # (deploy/postgres.sh creates it with this secret). Run in a subshell: it changes the environment.
+# A service in RUNTIME_ROLE_SERVICES runs as a lesser login role, acms_SERVICE_app, that may
+# not change its append-only tables (the audit trail): acms_SERVICE owns the database and
+# runs the migrations in a step of its own (use_db_owner_credentials), so the service
+# process never holds the owner's password.
+RUNTIME_ROLE_SERVICES="retention"
+has_runtime_role() { [[ " $RUNTIME_ROLE_SERVICES " == *" $1 "* ]]; }
+
 use_db_credentials() {
-  ACMS_PG_USER="acms_$1"
-  ACMS_PG_PASSWORD=$(ensure_secret "pg_$1") || return 1
+  if has_runtime_role "$1"; then
+    ACMS_PG_USER="acms_$1_app"
+    ACMS_PG_PASSWORD=$(ensure_secret "pg_$1_app") || return 1
+  else
+    ACMS_PG_USER="acms_$1"
+    ACMS_PG_PASSWORD=$(ensure_secret "pg_$1") || return 1
+  fi
   export ACMS_PG_USER ACMS_PG_PASSWORD
+}
+
+# use_db_owner_credentials SERVICE: as use_db_credentials, plus ACMS_PG_OWNER_USER /
+# ACMS_PG_OWNER_PASSWORD, the owner role acms_SERVICE (for `python -m acms_platform.migrate`).
+use_db_owner_credentials() {
+  use_db_credentials "$1" || return 1
+  ACMS_PG_OWNER_USER="acms_$1"
+  ACMS_PG_OWNER_PASSWORD=$(ensure_secret "pg_$1") || return 1
+  export ACMS_PG_OWNER_USER ACMS_PG_OWNER_PASSWORD
 }
 
 # use_kafka_credentials SERVICE: exports ACMS_KAFKA_USERNAME / ACMS_KAFKA_PASSWORD as the

@@ -36,11 +36,12 @@ def environment(service: dict) -> dict[str, str]:
 
 
 def app_services() -> dict[str, dict]:
-    """Compose services that run the ACMS image, by the service they run."""
+    """Compose services that run the ACMS image, by the service they run (not the one-shot
+    steps, such as retention's migrations, which run a command of their own)."""
     return {
         environment(spec)["ACMS_SERVICE_NAME"]: spec
         for spec in compose()["services"].values()
-        if "ACMS_SERVICE_NAME" in environment(spec)
+        if "ACMS_SERVICE_NAME" in environment(spec) and "command" not in spec
     }
 
 
@@ -260,6 +261,11 @@ def test_k8s_runs_no_service_the_repo_lacks():
     assert set(k8s_objects("Deployment")) == {*SERVICES, "gateway"}
 
 
+def pod_containers(deployment: dict) -> list[dict]:
+    spec = deployment["spec"]["template"]["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
 def test_k8s_settings_are_settings_fields_and_the_secret_is_a_placeholder():
     settings = k8s_objects("ConfigMap")["acms-settings"]["data"]
     secret = k8s_objects("Secret")["acms-secrets"]["stringData"]
@@ -270,7 +276,7 @@ def test_k8s_settings_are_settings_fields_and_the_secret_is_a_placeholder():
     identity = urlsplit(settings["ACMS_IDENTITY_URL"])
     assert (identity.hostname, identity.port) == ("identity", SERVICE_PORTS["identity"])
     for deployment in k8s_objects("Deployment").values():
-        for container in deployment["spec"]["template"]["spec"]["containers"]:
+        for container in pod_containers(deployment):
             for source in container.get("envFrom", []):
                 ref = source.get("configMapRef") or source.get("secretRef")
                 kind = "ConfigMap" if "configMapRef" in source else "Secret"
@@ -321,20 +327,42 @@ def test_compose_gives_every_service_the_student_key_secret_the_launchers_make()
         assert not missing, f"{service} lacks {missing}"
 
 
+# Services that run as a lesser role of their own, the owner migrating in a step before them.
+RUNTIME_ROLE_SERVICES = {"retention"}
+
+
 def test_each_service_has_its_own_database_role_everywhere():
     secrets = k8s_objects("Secret")
     assert not any(k.startswith("ACMS_PG_") for k in secrets["acms-secrets"]["stringData"])
     services = compose()["services"]
     for service in SERVICES:
+        role = f"acms_{service}_app" if service in RUNTIME_ROLE_SERVICES else f"acms_{service}"
         credentials = secrets[f"acms-database-{service}"]["stringData"]
-        assert credentials["ACMS_PG_USER"] == f"acms_{service}"
+        assert credentials["ACMS_PG_USER"] == role
         assert "FAKE" in credentials["ACMS_PG_PASSWORD"]
-        (container,) = k8s_objects("Deployment")[service]["spec"]["template"]["spec"]["containers"]
+        pod = k8s_objects("Deployment")[service]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
         refs = {s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s}
         assert {r for r in refs if r.startswith("acms-database-")} == {f"acms-database-{service}"}
         env = environment(services[service])
-        assert env["ACMS_PG_USER"] == f"acms_{service}"
-        assert f"ACMS_PG_PASSWORD_{service.upper()}" in env["ACMS_PG_PASSWORD"]
+        assert env["ACMS_PG_USER"] == role
+        assert "ACMS_PG_OWNER_USER" not in env and "ACMS_PG_OWNER_PASSWORD" not in env
+        suffix = "_APP" if service in RUNTIME_ROLE_SERVICES else ""
+        assert f"ACMS_PG_PASSWORD_{service.upper()}{suffix}" in env["ACMS_PG_PASSWORD"]
+        if service in RUNTIME_ROLE_SERVICES:  # the owner only in the migration step
+            (migrate,) = pod["initContainers"]
+            assert migrate["command"][-2:] == ["acms_platform.migrate", f"acms_{service}.app"]
+            owner = {s["secretRef"]["name"] for s in migrate["envFrom"] if "secretRef" in s}
+            assert f"acms-database-{service}-owner" in owner
+            owner_env = secrets[f"acms-database-{service}-owner"]["stringData"]
+            assert owner_env["ACMS_PG_OWNER_USER"] == f"acms_{service}"
+            step = environment(services[f"{service}-migrate"])
+            assert step["ACMS_PG_OWNER_USER"] == f"acms_{service}"
+            assert services[service]["depends_on"][f"{service}-migrate"] == {
+                "condition": "service_completed_successfully"
+            }
+        else:
+            assert "initContainers" not in pod
     init = (COMPOSE_DIR / "postgres-init.sh").read_text()
     assert "REVOKE ALL ON DATABASE" in init and "OWNER" in init
 

@@ -20,7 +20,7 @@ from acms_platform.migrations import upgrade_to_head
 from acms_platform.outbox import Outbox
 from acms_platform.testing.plugin import RUN_ID, create_database, settings_for_test
 from acms_platform.testing.processes import settings_environment
-from acms_retention.app import SERVICE_ROOT
+from acms_retention.app import SERVICE_ROOT, create
 from acms_retention.config import checkpoint_key, retention_settings
 from acms_retention.trail import append, chain
 from acms_retention.trail.extraction import index_for
@@ -56,7 +56,11 @@ async def trail(infrastructure):
         audit_checkpoint_seconds=3600,
     )
     await create_database(settings)
-    await asyncio.to_thread(upgrade_to_head, SERVICE_ROOT, settings.database_url)
+    grants = create(settings).state.runtime.definition.runtime_grants(settings)
+    assert grants is not None and set(grants.append_only) == {"audit_trail", "audit_checkpoints"}
+    await asyncio.to_thread(
+        upgrade_to_head, SERVICE_ROOT, settings.migration_database_url, None, grants
+    )
     database = Database(settings)
     sealer = Sealer(checkpoint_key(settings), SEAL_EVERY, 3600, Outbox("retention"))
     student = str(uuid.uuid4())  # one key: one chain
@@ -65,15 +69,19 @@ async def trail(infrastructure):
         async with database.transaction() as session:
             append.queue(session, envelope.event(), envelope, (sealer,))
     await database.dispose()
-    connection = await asyncpg.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password,
-        database=settings.database_name,
-    )
+    connection = await _connect(settings, settings.pg_owner_user, settings.pg_owner_password)
     yield Trail(connection, settings, chain.chain_for(student))
     await connection.close()
+
+
+async def _connect(settings, user: str, password: str) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=user,
+        password=password,
+        database=settings.database_name,
+    )
 
 
 async def tamper(connection: Trail, *statements: str) -> None:
@@ -116,6 +124,42 @@ async def test_an_untouched_trail_verifies_intact_with_its_checkpoints(trail):
 async def test_the_database_refuses_to_change_the_trail(trail, statement):
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await trail.execute(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_trail SET account_id = 'someone-else'",
+        "DELETE FROM audit_trail",
+        "TRUNCATE audit_trail",
+        "UPDATE audit_checkpoints SET seq = 1",
+        "DELETE FROM audit_checkpoints",
+        "TRUNCATE audit_checkpoints",
+        "ALTER TABLE audit_trail DISABLE TRIGGER USER",
+        "DROP TRIGGER audit_trail_append_only ON audit_trail",
+        "DROP TABLE audit_trail",
+        "UPDATE alembic_version SET version_num = '0001'",
+    ],
+)
+async def test_the_services_own_role_may_not_change_the_trail_even_past_the_trigger(
+    trail, statement
+):
+    """The role the service runs as (not the owner, who runs the migrations) has no right to
+    change the trail at all: neither the rows nor the trigger that guards them."""
+    settings = trail.settings
+    assert settings.runtime_role == settings.pg_user != settings.pg_owner_user
+    service = await _connect(settings, settings.pg_user, settings.pg_password)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError) as refused:
+            await service.execute(statement)
+        assert "append-only" not in str(refused.value)  # refused before the trigger runs
+        rows = await service.fetchval("SELECT count(*) FROM audit_trail")
+        assert rows == ROWS  # it reads the trail
+        insert = "SELECT has_table_privilege(current_user, $1, 'INSERT')"
+        assert await service.fetchval(insert, "audit_trail")
+        assert await service.fetchval(insert, "audit_checkpoints")
+    finally:
+        await service.close()
 
 
 async def test_an_edited_envelope_is_named(trail):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command, context
@@ -17,8 +18,23 @@ from acms_platform.platform_tables import platform_metadata
 _MIGRATION_LOCK = 72_410_001
 
 
+@dataclass(frozen=True)
+class RuntimeGrants:
+    """What the owner grants the role the service runs as, after every migration run: use
+    of the database and schema, reading and writing every table and sequence, except
+    that `append_only` tables may only be read and added to (never updated, deleted or
+    truncated) and the migrations' own bookkeeping only read. Being no owner, the role
+    cannot drop a table or a trigger, nor grant itself anything back."""
+
+    role: str
+    append_only: tuple[str, ...] = ()
+
+
 def alembic_config(
-    service_root: Path, database_url: str, student_key_secret: str | None = None
+    service_root: Path,
+    database_url: str,
+    student_key_secret: str | None = None,
+    grants: RuntimeGrants | None = None,
 ) -> Config:
     """The service's Alembic configuration; migrations that re-key students read the
     student-key secret from it (`migration_student_key_secret`)."""
@@ -27,14 +43,20 @@ def alembic_config(
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     if student_key_secret is not None:
         config.attributes["student_key_secret"] = student_key_secret
+    if grants is not None:
+        config.attributes["runtime_grants"] = grants
     return config
 
 
 def upgrade_to_head(
-    service_root: Path, database_url: str, student_key_secret: str | None = None
+    service_root: Path,
+    database_url: str,
+    student_key_secret: str | None = None,
+    grants: RuntimeGrants | None = None,
 ) -> None:
     """Apply the service's migrations (blocking: call it in a thread from async code)."""
-    command.upgrade(alembic_config(service_root, database_url, student_key_secret), "head")
+    config = alembic_config(service_root, database_url, student_key_secret, grants)
+    command.upgrade(config, "head")
 
 
 def migration_student_key_secret() -> str:
@@ -51,9 +73,35 @@ def _migrate(connection: Connection, metadata: list[MetaData]) -> None:
         context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():
             context.run_migrations()
+            grants = context.config.attributes.get("runtime_grants")
+            if grants is not None:
+                _grant(connection, grants)
     finally:
         connection.execute(text("select pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
         connection.commit()
+
+
+def _grant(connection: Connection, grants: RuntimeGrants) -> None:
+    role = _identifier(connection, grants.role)
+    database = _identifier(
+        connection, connection.execute(text("select current_database()")).scalar_one()
+    )
+    statements = [
+        f"grant connect, temporary on database {database} to {role}",
+        f"grant usage on schema public to {role}",
+        f"grant select, insert, update, delete on all tables in schema public to {role}",
+        f"grant usage, select, update on all sequences in schema public to {role}",
+        f"revoke insert, update, delete, truncate on alembic_version from {role}",
+    ]
+    if grants.append_only:
+        tables = ", ".join(_identifier(connection, t) for t in grants.append_only)
+        statements.append(f"revoke update, delete, truncate on {tables} from {role}")
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def _identifier(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
 async def _run_online(url: str, metadata: list[MetaData]) -> None:

@@ -27,7 +27,7 @@ from acms_platform.messaging import (
     ensure_topics,
     subscribe,
 )
-from acms_platform.migrations import upgrade_to_head
+from acms_platform.migrations import RuntimeGrants, upgrade_to_head
 from acms_platform.outbox import MAX_EVENT_BYTES, Outbox, OutboxRelay
 from acms_platform.settings import Settings
 
@@ -63,6 +63,16 @@ class ServiceDefinition:
     # once the service is ready and cancelled when it stops, like the outbox relay. Each
     # takes the runtime and runs until cancelled; it must survive its own errors.
     workers: tuple[Callable[[Runtime], Coroutine[Any, Any, None]], ...] = ()
+    # Tables the service may only read and add to: when it runs as a role of its own
+    # (`Settings.pg_owner_user` runs the migrations), that role may never update, delete
+    # or truncate them (acms_platform.migrations.RuntimeGrants).
+    append_only_tables: tuple[str, ...] = ()
+
+    def runtime_grants(self, settings: Settings) -> RuntimeGrants | None:
+        """What the migrations grant the role this service runs as, if it is not the owner."""
+        if settings.runtime_role is None:
+            return None
+        return RuntimeGrants(settings.runtime_role, self.append_only_tables)
 
 
 @dataclass
@@ -110,8 +120,9 @@ class Runtime:
             lambda: asyncio.to_thread(
                 upgrade_to_head,
                 self.definition.root,
-                self.database.url,
+                settings.migration_database_url,
                 settings.student_key_secret.get_secret_value(),
+                self.definition.runtime_grants(settings),
             ),
         )
         self.waiting_for = "kafka"

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     pg_port: int = Field(default=55432, ge=1, le=65535)
     pg_user: str = "acms"
     pg_password: str = "acms"
+    # The role that owns the service's database and runs its migrations, when the service
+    # itself runs as a lesser role (pg_user): migrations then grant pg_user what it needs,
+    # and nothing that changes an append-only table (`ServiceDefinition.append_only_tables`).
+    # Unset: pg_user owns the database. Production runs the migrations with these in a
+    # step of their own (`python -m acms_platform.migrate`), so the service never holds them.
+    pg_owner_user: str | None = Field(default=None, min_length=1)
+    pg_owner_password: str | None = None
     database_name: str | None = Field(default=None, description="default: acms_<service>")
     db_pool_size: int = Field(default=10, ge=1, le=200)
 
@@ -197,6 +204,23 @@ class Settings(BaseSettings):
         )
 
     @property
+    def migration_database_url(self) -> str:
+        """Where and as whom the migrations run: the owner when one is set."""
+        if self.pg_owner_user is None:
+            return self.database_url
+        return (
+            f"postgresql+asyncpg://{self.pg_owner_user}:{self.pg_owner_password or ''}"
+            f"@{self.pg_host}:{self.pg_port}/{self.database_name or f'acms_{self.service_name}'}"
+        )
+
+    @property
+    def runtime_role(self) -> str | None:
+        """The lesser role the service runs as, when an owner runs its migrations."""
+        if self.pg_owner_user is None or self.pg_owner_user == self.pg_user:
+            return None
+        return self.pg_user
+
+    @property
     def group_id(self) -> str:
         return self.topic_namespace + (self.consumer_group or f"acms-{self.service_name}")
 
@@ -214,7 +238,14 @@ class Settings(BaseSettings):
 
 
 SECRET_SETTINGS = frozenset(
-    {"student_key_secret", "smtp_password", "document_s3_secret_key", "kafka_password"}
+    {
+        "student_key_secret",
+        "smtp_password",
+        "document_s3_secret_key",
+        "kafka_password",
+        "pg_password",
+        "pg_owner_password",
+    }
 )
 
 

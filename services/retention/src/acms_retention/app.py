@@ -15,7 +15,7 @@ from acms_retention import api
 from acms_retention.alerts import AlertRules, Thresholds
 from acms_retention.config import checkpoint_key, retention_settings
 from acms_retention.handlers import build_handlers
-from acms_retention.tables import projections
+from acms_retention.tables import audit_checkpoints, audit_trail, projections
 from acms_retention.trail.seal import Sealer
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +50,8 @@ def create(settings: Settings | None = None) -> FastAPI:
         handlers=build_handlers(after_append=(sealer, alerts), alerts=alerts),
         publishes=(topics.RETENTION_AUDIT, topics.AUDIT_ACCESS),
         actors=projections,
+        # the trail and its seals: the service's own role may add to them, never change them
+        append_only_tables=(audit_trail.name, audit_checkpoints.name),
     )
     return create_app(definition, api.routers, config)
 

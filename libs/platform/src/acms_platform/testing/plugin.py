@@ -88,9 +88,23 @@ def local_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+# Services that run as a lesser role while their own role owns the database and migrates
+# (as deploy/lib/common.sh's RUNTIME_ROLE_SERVICES): retention, whose trail is append-only.
+RUNTIME_ROLE_SERVICES = frozenset({"retention"})
+
+
 def service_credentials(service: str) -> dict[str, str]:
-    """The settings a service connects with: its own role and that role's password."""
-    return {"pg_user": f"acms_{service}", "pg_password": local_secret(f"pg_{service}")}
+    """The settings a service connects with: its own role and that role's password (and,
+    for a service that runs as a lesser role, the owner that migrates)."""
+    owner = {"pg_user": f"acms_{service}", "pg_password": local_secret(f"pg_{service}")}
+    if service not in RUNTIME_ROLE_SERVICES:
+        return owner
+    return {
+        "pg_user": f"acms_{service}_app",
+        "pg_password": local_secret(f"pg_{service}_app"),
+        "pg_owner_user": owner["pg_user"],
+        "pg_owner_password": owner["pg_password"],
+    }
 
 
 def kafka_admin_credentials() -> dict[str, str]:
@@ -218,14 +232,20 @@ def settings_for_test(
 async def create_database(settings: Settings) -> None:
     """The settings' database, owned by the settings' role and closed to every other."""
     connection = await _admin_connection(settings)
-    role, name = settings.pg_user, settings.database_name
+    name = settings.database_name
+    role = settings.pg_owner_user or settings.pg_user
     try:
         if role != ADMIN_USER:
-            await _ensure_role(connection, role, settings.pg_password)
+            await _ensure_role(connection, role, settings.pg_owner_password or settings.pg_password)
+        runtime = settings.runtime_role
+        if runtime is not None:  # it may connect; its other rights come from the migrations
+            await _ensure_role(connection, runtime, settings.pg_password)
         exists = await connection.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
             await connection.execute(f'create database "{name}" owner "{role}"')
             await connection.execute(f'revoke all on database "{name}" from public')
+        if runtime is not None:
+            await connection.execute(f'grant connect on database "{name}" to "{runtime}"')
     finally:
         await connection.close()
 
