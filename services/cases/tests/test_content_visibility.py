@@ -113,6 +113,8 @@ async def test_the_case_view_carries_the_shared_items_to_the_school_only(world, 
         assert shared is None
         return
     assert {i["id"] for i in shared} == {case["shared"], case["comment"]}
+    kinds = {i["id"]: i.get("kind") for i in shared}  # a client tells a note from a comment
+    assert kinds == {case["shared"]: "note", case["comment"]: "comment"}
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,7 @@ def views_of(rows: list[Row[Any]], tiers: set[str]) -> tuple[list[Any], set[str]
             view_model.model_validate(
                 {
                     **_version(kind, current).model_dump(),
+                    "kind": kind.value,  # set, so a response that drops unset fields keeps it
                     "id": str(current.id),
                     "created_by": current.created_by,
                     "created_at": current.created_at.isoformat(),
