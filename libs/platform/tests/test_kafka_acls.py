@@ -108,7 +108,7 @@ def bootstrap(infrastructure) -> str:
             + [TOPIC_NAMESPACE + topics.IDENTITY_ORGANISATIONS],
             # as many partitions as the services make: the topics are the session's, and
             # a later test reads a student's events on the partition their key chooses
-            Settings(service_name="acl-test").kafka_partitions,
+            Settings.model_fields["kafka_partitions"].default,
         )
     )
     return bootstrap
