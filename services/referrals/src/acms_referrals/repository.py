@@ -156,6 +156,41 @@ async def record_case_opened(session: AsyncSession, referral_id: UUID, case_id: 
     )
 
 
+async def lock_request_of_case(session: AsyncSession, case_id: UUID) -> Row[Any] | None:
+    """The request the case was opened from, locked while it follows the case."""
+    statement = select(referrals).where(referrals.c.case_id == case_id).with_for_update()
+    return (await session.execute(statement)).first()
+
+
+async def follow_case(
+    session: AsyncSession, referral_id: UUID, school_id: UUID | None, values: dict[str, Any]
+) -> Row[Any]:
+    """The request goes where its case went (`values`), at `school_id` as ENROL's school
+    (`move_to_school`), lost by the school it was made at; a new version."""
+    statement = (
+        referrals.update()
+        .where(referrals.c.id == referral_id)
+        .values(
+            school_id=school_id,
+            school_region=_region_of_school(school_id),
+            school_from_enrol=True,
+            followed_student=True,
+            version=referrals.c.version + 1,
+            **values,
+        )
+        .returning(*referrals.c)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def record_case_closed(session: AsyncSession, case_id: UUID, at: datetime) -> None:
+    await session.execute(
+        referrals.update()
+        .where(referrals.c.case_id == case_id, referrals.c.case_closed_at.is_(None))
+        .values(case_closed_at=at)
+    )
+
+
 async def set_catchment(
     session: AsyncSession, school_id: UUID, asp_id: UUID, effective_from: Any
 ) -> None:

@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 
 from acms_referrals.schemas import ReferralView
+from acms_referrals.service.case_moves import ACTION as CASE_TRANSFERRED
 from acms_referrals.service.enrolment import ACTION as ENROLMENT_CHANGED
 from acms_referrals.service.enrolment import TRANSFERRED
 
@@ -81,9 +82,9 @@ def _entry(row: Row[Any], h: Row[Any], school: bool) -> dict[str, Any]:
             entry["actor_id"] = h.actor_id
         return entry
     detail = {k: v for k, v in h.detail.items() if k not in HIDDEN_DETAIL}
-    if h.action in (ENROLMENT_CHANGED, TRANSFERRED) and detail.get("school_id") != _id(
-        row.school_id
-    ):
+    if h.action in (ENROLMENT_CHANGED, TRANSFERRED, CASE_TRANSFERRED) and detail.get(
+        "school_id"
+    ) != _id(row.school_id):
         # A school the student has left since (A→B→A: B) is a school last attended.
         detail.pop("school_id", None)
     return {**entry, "actor_id": h.actor_id, **detail}
