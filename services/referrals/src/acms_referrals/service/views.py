@@ -104,11 +104,21 @@ def full(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+def duplicates(row: Row[Any], open_rows: list[Row[Any]]) -> list[dict[str, Any]]:
+    """The student's other open requests (and their active cases), oldest first."""
+    return [
+        {"request_id": str(o.id), "status": o.status, "case_id": _id(o.case_id)}
+        for o in open_rows
+        if o.student_key == row.student_key and o.id != row.id
+    ]
+
+
 def project(
     row: Row[Any],
     tiers: list[str],
     names: dict[UUID, str],
     history: list[Row[Any]] | None = None,
+    open_rows: list[Row[Any]] | None = None,
 ) -> ReferralView:
     """The view of the granted tiers: every group is built, only granted ones are kept
     (`TieredView.project` refuses a field filed under the wrong tier)."""
@@ -119,6 +129,11 @@ def project(
         "summary": summary(row, history if "summary" in tiers else None, school),
         "summary+school": summary_whereabouts(row),
         "full": full(row) if "full" in tiers else {},
+        "duplicates": (
+            {"possible_duplicate_of": duplicates(row, open_rows or [])}
+            if "duplicates" in tiers
+            else {}
+        ),
     }
     return ReferralView.project(tiers, groups, tiers=tiers)
 
