@@ -195,6 +195,8 @@ async def test_a_redelivered_replayed_or_earlier_move_changes_nothing(world):
     await _until_moved(world, marker["id"])
 
     again = (await _view(world, "investigator", referral["id"])).json()
+    # The marker is another open request of the student: a possible duplicate now.
+    again.pop("possible_duplicate_of"), after.pop("possible_duplicate_of")
     assert again == after
     assert len(await _moves(world, referral["id"])) == 1
     for who in ("asp_lead_a", "case_manager_a"):
