@@ -131,7 +131,8 @@ async def test_reading_a_request_is_audited_with_the_tiers_returned(world):
             "kind": "referral",
             "id": referral["id"],
             "student_key": student_key,
-            "tiers": ["basic", "summary", "full", "school"],
+            # Central Investigation's read includes the student's possible duplicates.
+            "tiers": ["basic", "summary", "full", "school", "duplicates"],
             "rule": "check:view",
         }
     ]

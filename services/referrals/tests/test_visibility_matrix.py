@@ -93,6 +93,8 @@ async def test_each_role_sees_exactly_the_requests_and_tiers_section_4_grants(wo
         else:
             assert response.status_code == 200, f"{role} must see {name}: {response.text}"
             _assert_tier(response.json(), tier)
+            # Possible duplicates are Central Investigation's only (issue 10).
+            assert ("possible_duplicate_of" in response.json()) == (role == "investigator")
 
 
 @pytest.mark.parametrize("role", sorted(SEES))
@@ -107,6 +109,7 @@ async def test_each_role_lists_exactly_the_requests_it_may_see(world, matrix, ro
     assert set(listed) == set(expected)
     for referral_id, tier in expected.items():
         _assert_tier(listed[referral_id], tier)
+        assert ("possible_duplicate_of" in listed[referral_id]) == (role == "investigator")
 
 
 async def test_the_school_sees_the_decline_reason(world, matrix):

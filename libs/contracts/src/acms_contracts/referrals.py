@@ -68,10 +68,12 @@ class ReferralReallocated(_ReferralEvent):
 
 class ReferralTransferred(_ReferralEvent):
     """The request followed its student to another school (ACCESS-MODEL 6): allocated or
-    assigned with no case yet when ENROL reported the move, it went to the ASP whose
-    catchment holds the new school (an ISP's request too), losing its assignee when the
-    provider changed; with no such ASP known it went back to Central Investigation to be
-    allocated (`provider_id` none). The former school, provider and assignee lose it."""
+        assigned with no case yet when ENROL reported the move, it went to the ASP whose
+        catchment holds the new school (an ISP's request too), losing its assignee when the
+        provider changed; with no such ASP known it went back to Central Investigation to be
+        allocated (`provider_id` none). Or the case opened from it moved (CaseTransferred): it went
+    with the case, to the case's provider (none: awaiting re-allocation), keeping its status.
+    The former school, provider and assignee lose it."""
 
     event_type: ClassVar[str] = "ReferralTransferred"
     from_school_id: UUID | None

@@ -51,6 +51,7 @@ async def list_referrals(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     q: Annotated[str | None, Query(min_length=2, max_length=100)] = None,
+    possible_duplicate: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[ReferralView]:
@@ -63,6 +64,7 @@ async def list_referrals(
         created_from=created_from,
         created_to=created_to,
         text=q,
+        possible_duplicate=possible_duplicate,
         limit=limit,
         offset=offset,
     )

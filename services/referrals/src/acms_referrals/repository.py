@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from cerbos.sdk.model import PlanResourcesResponse
-from sqlalchemy import Select, or_, select, union
+from sqlalchemy import Select, and_, exists, or_, select, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,9 @@ class ListFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     text: str | None = None
+    # Whether the student has another open request or active case (Central Investigation's
+    # `duplicates` tier only: the list is then read from that tier's plan).
+    possible_duplicate: bool | None = None
     limit: int = 50
     offset: int = 0
 
@@ -156,6 +159,41 @@ async def record_case_opened(session: AsyncSession, referral_id: UUID, case_id: 
     )
 
 
+async def lock_request_of_case(session: AsyncSession, case_id: UUID) -> Row[Any] | None:
+    """The request the case was opened from, locked while it follows the case."""
+    statement = select(referrals).where(referrals.c.case_id == case_id).with_for_update()
+    return (await session.execute(statement)).first()
+
+
+async def follow_case(
+    session: AsyncSession, referral_id: UUID, school_id: UUID | None, values: dict[str, Any]
+) -> Row[Any]:
+    """The request goes where its case went (`values`), at `school_id` as ENROL's school
+    (`move_to_school`), lost by the school it was made at; a new version."""
+    statement = (
+        referrals.update()
+        .where(referrals.c.id == referral_id)
+        .values(
+            school_id=school_id,
+            school_region=_region_of_school(school_id),
+            school_from_enrol=True,
+            followed_student=True,
+            version=referrals.c.version + 1,
+            **values,
+        )
+        .returning(*referrals.c)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def record_case_closed(session: AsyncSession, case_id: UUID, at: datetime) -> None:
+    await session.execute(
+        referrals.update()
+        .where(referrals.c.case_id == case_id, referrals.c.case_closed_at.is_(None))
+        .values(case_closed_at=at)
+    )
+
+
 async def set_catchment(
     session: AsyncSession, school_id: UUID, asp_id: UUID, effective_from: Any
 ) -> None:
@@ -191,6 +229,37 @@ def _region_of_school(school_id: UUID | None) -> Any:
     )
 
 
+# A request is open while submitted, accepted, allocated or assigned, and its case (if one
+# was opened from it) has not closed. Drafts do not count; declined and withdrawn are done.
+OPEN_STATUSES = ("submitted", "accepted", "allocated", "assigned")
+
+
+def _is_open(table: Any) -> ColumnElement[bool]:
+    return and_(table.c.status.in_(OPEN_STATUSES), table.c.case_closed_at.is_(None))
+
+
+def _open_others() -> ColumnElement[bool]:
+    """Another open request (or active case) of the same student exists."""
+    other = referrals.alias("other")
+    return exists().where(
+        other.c.student_key == referrals.c.student_key,
+        other.c.id != referrals.c.id,
+        _is_open(other),
+    )
+
+
+async def open_requests_of(session: AsyncSession, student_keys: set[str]) -> list[Row[Any]]:
+    """The open requests of these students, with the case opened from each, oldest first."""
+    if not student_keys:
+        return []
+    statement = (
+        select(referrals.c.id, referrals.c.student_key, referrals.c.status, referrals.c.case_id)
+        .where(referrals.c.student_key.in_(student_keys), _is_open(referrals))
+        .order_by(referrals.c.created_at, referrals.c.id)
+    )
+    return list((await session.execute(statement)).all())
+
+
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -211,6 +280,9 @@ def readable_statement(readable: ColumnElement[bool], filters: ListFilters) -> S
         statement = statement.where(referrals.c.created_at >= filters.created_from)
     if filters.created_to is not None:
         statement = statement.where(referrals.c.created_at < filters.created_to)
+    if filters.possible_duplicate is not None:
+        others = _open_others()
+        statement = statement.where(others if filters.possible_duplicate else ~others)
     if filters.text:
         pattern = f"%{_like_escaped(filters.text)}%"
         statement = statement.where(

@@ -153,6 +153,15 @@ class HistoryEntry(BaseModel):
     actor_id: str | None = Field(default=None, description="absent where it would tell where")
 
 
+class DuplicateLink(BaseModel):
+    """Another open request of the same student (same NSN), or the active case opened from
+    it: a possible duplicate for Central Investigation to weigh at triage."""
+
+    request_id: str
+    status: str = Field(description="the other request's status")
+    case_id: str | None = Field(default=None, description="its active case, if one is open")
+
+
 class ReferralView(TieredView):
     id: str | None = tier_field("basic")
     status: str | None = tier_field("basic")
@@ -179,6 +188,11 @@ class ReferralView(TieredView):
     primary_contact_id: str | None = tier_field("full")
     created_by: str | None = tier_field("full")
     creator_org_id: str | None = tier_field("full")
+    possible_duplicate_of: list[DuplicateLink] | None = tier_field(
+        "duplicates",
+        description="the student's other open requests and active cases (Central "
+        "Investigation only); empty: none",
+    )
     tiers: list[str] = Field(description="the tiers granted: which fields may be present")
 
 

@@ -55,6 +55,10 @@ referrals = Table(
     # The case the cases service opened from this request (its CaseOpened), once known: a
     # request with a case does not move with its student, the case does.
     Column("case_id", Uuid),
+    # When that case last followed its student (its CaseTransferred's `at`): an earlier or
+    # replayed move changes nothing. When it closed (CaseClosed): no longer an active case.
+    Column("case_moved_at", DateTime(timezone=True)),
+    Column("case_closed_at", DateTime(timezone=True)),
     # Whether the request followed its student to another school with its provider
     # (ACCESS-MODEL 6): then the school it was made at has lost it, its creator included,
     # until the student is at that school again.

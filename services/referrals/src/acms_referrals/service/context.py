@@ -28,6 +28,9 @@ TIER_ACTIONS = {
     "summary": "view_summary",
     "full": "view_full",
     "school": "view_school",
+    # Issue 10: the student's other open requests and active cases (possible duplicates),
+    # Central Investigation's only.
+    "duplicates": "view_duplicates",
 }
 REFERRAL = ResourceKind(KIND, "request for support", TIER_ACTIONS)
 

@@ -16,9 +16,10 @@ ISP's request too), losing its assignee when the provider changes, and the schoo
 loses it, its creator included (`followed_student`); `ReferralTransferred` is published.
 With no catchment ASP known for the new school (or no school), it goes back to Central
 Investigation's queue, accepted and unallocated: no provider keeps a request of a student
-who left. A request with a case stays: the case moves (the cases service), and the former
-provider keeps what it closed. Drafts, submitted, accepted and closed requests have no
-provider: nothing moves but their school, and no provider gains them [decision].
+who left. A request with a case stays here: the case moves (the cases service), and the
+request follows the case when its CaseTransferred arrives (`case_moves.py`). Drafts,
+submitted, accepted and closed requests have no provider: nothing moves but their school,
+and no provider gains them [decision].
 
 [decision] A request drafted *after* a change keeps the school its creator named until
 ENROL reports the student's next change: a school often raises a request for a student

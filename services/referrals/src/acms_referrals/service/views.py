@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 
 from acms_referrals.schemas import ReferralView
+from acms_referrals.service.case_moves import ACTION as CASE_TRANSFERRED
 from acms_referrals.service.enrolment import ACTION as ENROLMENT_CHANGED
 from acms_referrals.service.enrolment import TRANSFERRED
 
@@ -81,9 +82,9 @@ def _entry(row: Row[Any], h: Row[Any], school: bool) -> dict[str, Any]:
             entry["actor_id"] = h.actor_id
         return entry
     detail = {k: v for k, v in h.detail.items() if k not in HIDDEN_DETAIL}
-    if h.action in (ENROLMENT_CHANGED, TRANSFERRED) and detail.get("school_id") != _id(
-        row.school_id
-    ):
+    if h.action in (ENROLMENT_CHANGED, TRANSFERRED, CASE_TRANSFERRED) and detail.get(
+        "school_id"
+    ) != _id(row.school_id):
         # A school the student has left since (A→B→A: B) is a school last attended.
         detail.pop("school_id", None)
     return {**entry, "actor_id": h.actor_id, **detail}
@@ -103,11 +104,21 @@ def full(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+def duplicates(row: Row[Any], open_rows: list[Row[Any]]) -> list[dict[str, Any]]:
+    """The student's other open requests (and their active cases), oldest first."""
+    return [
+        {"request_id": str(o.id), "status": o.status, "case_id": _id(o.case_id)}
+        for o in open_rows
+        if o.student_key == row.student_key and o.id != row.id
+    ]
+
+
 def project(
     row: Row[Any],
     tiers: list[str],
     names: dict[UUID, str],
     history: list[Row[Any]] | None = None,
+    open_rows: list[Row[Any]] | None = None,
 ) -> ReferralView:
     """The view of the granted tiers: every group is built, only granted ones are kept
     (`TieredView.project` refuses a field filed under the wrong tier)."""
@@ -118,6 +129,11 @@ def project(
         "summary": summary(row, history if "summary" in tiers else None, school),
         "summary+school": summary_whereabouts(row),
         "full": full(row) if "full" in tiers else {},
+        "duplicates": (
+            {"possible_duplicate_of": duplicates(row, open_rows or [])}
+            if "duplicates" in tiers
+            else {}
+        ),
     }
     return ReferralView.project(tiers, groups, tiers=tiers)
 
