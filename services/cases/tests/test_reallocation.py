@@ -27,8 +27,10 @@ async def _reallocate(world, case_id, provider: str, who: str):
     )
 
 
-async def _listed(world, who: str) -> set[str]:
-    response = await world.client.get("/cases", params={"limit": 500}, headers=world.as_(who))
+async def _listed(world, who: str, reference: str) -> set[str]:
+    """The caller's list searched by the case's reference (so the case, if theirs, is in
+    the first page whatever else they hold)."""
+    response = await world.client.get("/cases", params={"q": reference}, headers=world.as_(who))
     assert response.status_code == 200, response.text
     return {c["id"] for c in response.json()}
 
@@ -45,18 +47,19 @@ async def test_a_reallocated_case_leaves_its_provider_its_case_manager_and_team(
     assert added.status_code in (200, 201), added.text
     for former in ("asp_lead_a", "case_manager_a", "case_manager_a2"):
         assert await _status(world, former, case_id) == 200, former
+        assert case_id in await _listed(world, former, case["reference"]), former
 
     moved = await _reallocate(world, case_id, "asp_b", who)
     assert moved.status_code == 200, moved.text
 
     for former in ("asp_lead_a", "case_manager_a", "case_manager_a2"):
         assert await _status(world, former, case_id) == 404, former
-        assert case_id not in await _listed(world, former), former
+        assert case_id not in await _listed(world, former, case["reference"]), former
         again = await _reallocate(world, case_id, "asp_a", former)
         assert again.status_code == 404, (former, again.text)
     view = (await world.client.get(f"/cases/{case_id}", headers=world.as_("asp_lead_b"))).json()
     assert view["provider_id"] == str(world.orgs["asp_b"]) and view["case_manager_id"] is None
-    assert case_id in await _listed(world, "asp_lead_b")
+    assert case_id in await _listed(world, "asp_lead_b", case["reference"])
     for school in ("leader_a", "teacher_a"):  # the school keeps its case
         assert await _status(world, school, case_id) == 200, school
     timeline = await world.client.get(f"/cases/{case_id}/timeline", headers=world.as_("asp_lead_b"))
