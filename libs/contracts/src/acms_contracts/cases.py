@@ -3,7 +3,7 @@ one topic keyed by the stable student key, in order with the student's requests.
 content (notes, pastoral information) travels: only what happened, to which case, by whom."""
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -54,9 +54,14 @@ class CaseProsecutionNoticeWithdrawn(_CaseEvent):
 
 
 class CaseTransferred(_CaseEvent):
-    """The case followed the student to another school and provider (ACCESS-MODEL 6)."""
+    """The case followed the student to another school and provider, or was re-allocated
+    to another provider at the same school (ACCESS-MODEL 6): the former provider, its case
+    manager and team lose it either way."""
 
     event_type: ClassVar[str] = "CaseTransferred"
+    reason: Literal["moved", "reallocated"] = Field(
+        default="moved", description="moved: ENROL moved the student; reallocated: a person"
+    )
     from_school_id: UUID | None
     school_id: UUID | None
     from_provider_id: UUID | None

@@ -105,16 +105,22 @@ class Context:
             raise self.access.missing(CASE, case_id)
         return row
 
-    async def authorise(self, row: Row[Any], action: str | None = None) -> Decision:
+    async def authorise(
+        self, row: Row[Any], action: str | None = None, **attributes: Any
+    ) -> Decision:
+        """`attributes`: what the action adds to the case for the policy (e.g. the type of
+        the provider a re-allocation would give it)."""
         team = (await repository.teams_of(self.session, [row.id]))[row.id]
-        return await self.access.authorise(
-            CASE, case_resource(row, team), action, student_key=row.student_key
-        )
+        resource = case_resource(row, team)
+        resource.attr.update(attributes)
+        return await self.access.authorise(CASE, resource, action, student_key=row.student_key)
 
-    async def active(self, case_id: UUID, action: str, verb: str) -> tuple[Row[Any], Decision]:
+    async def active(
+        self, case_id: UUID, action: str, verb: str, **attributes: Any
+    ) -> tuple[Row[Any], Decision]:
         """The case locked for a change, authorised (404 / 403), and active (else 409)."""
         row = await self.load(case_id, lock=True)
-        decision = await self.authorise(row, action)
+        decision = await self.authorise(row, action, **attributes)
         if row.status != CaseStatus.ACTIVE.value:
             raise WrongState(verb, row.status)
         return row, decision

@@ -41,6 +41,13 @@ class Close(Strict):
     outcome_text: LongText
 
 
+class Reallocate(Strict):
+    provider_id: UUID = Field(
+        description="the ASP (or, for Central Investigation, the ISP of the case's school) "
+        "that takes the case"
+    )
+
+
 class ChangePrimaryContact(Strict):
     account_id: UUID = Field(description="an active staff member of the case's school")
 

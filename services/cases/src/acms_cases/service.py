@@ -28,9 +28,10 @@ from acms_cases.schemas import (
     CaseView,
     ChangePrimaryContact,
     Close,
+    Reallocate,
     TimelineEntry,
 )
-from acms_cases.tables import staff_members
+from acms_cases.tables import organisations, staff_members
 from acms_contracts import EventEnvelope
 from acms_contracts.cases import (
     CaseClosed,
@@ -356,6 +357,60 @@ async def change_primary_contact(
             **ctx.event_fields(updated, at),
             school_id=row.school_id,
             primary_contact_id=command.account_id,
+        ),
+    )
+    return _outcome(updated)
+
+
+async def reallocate(ctx: Context, case_id: UUID, command: Reallocate) -> CaseOutcome:
+    """Central Investigation gives an active case to another ASP (or to the ISP of the
+    case's school); an ASP workflow lead gives their ASP's case to another ASP (section 5).
+    The provider that loses it loses it as on a move (section 6): its case manager and its
+    team go; the school keeps it. `CaseTransferred` (reason `reallocated`) is published."""
+    target = await organisations.get(ctx.session, command.provider_id)
+    target_type = target.org_type if target is not None else ""
+    row, _ = await ctx.active(
+        case_id, "reallocate", "re-allocate", target_provider_type=target_type
+    )
+    if target is None or target.org_type not in ("asp", "isp"):
+        raise Invalid("provider_id", f"no ASP or ISP {command.provider_id}")
+    if target.org_type == "isp" and (
+        row.school_id is None or target.parent_school_id != row.school_id
+    ):
+        raise Invalid("provider_id", "an ISP works only cases of students at its school")
+    if command.provider_id == row.provider_id:
+        raise Invalid("provider_id", "the case is already allocated to this provider")
+    at = datetime.now(UTC)
+    updated = await repository.update(
+        ctx.session,
+        row.id,
+        {
+            "provider_id": command.provider_id,
+            "provider_type": target.org_type,
+            "case_manager_id": None,
+            "updated_at": at,
+        },
+    )
+    await team.disband(ctx.session, ctx.outbox, row, at)
+    await ctx.record(
+        updated,
+        "reallocated",
+        "summary",
+        at,
+        {
+            "from_provider_id": text_of(row.provider_id) or None,
+            "provider_id": str(command.provider_id),
+        },
+    )
+    await ctx.outbox.add(
+        ctx.session,
+        CaseTransferred(
+            **ctx.event_fields(updated, at),
+            reason="reallocated",
+            from_school_id=row.school_id,
+            school_id=row.school_id,
+            from_provider_id=row.provider_id,
+            provider_id=command.provider_id,
         ),
     )
     return _outcome(updated)

@@ -18,6 +18,7 @@ from acms_cases.schemas import (
     CaseView,
     ChangePrimaryContact,
     Close,
+    Reallocate,
     TimelineEntry,
 )
 
@@ -92,6 +93,14 @@ async def notify_prosecution(case_id: UUID, ctx: CasesContext) -> CaseOutcome:
 @cases.post("/{case_id}/prosecution-notice/withdraw", responses=CHANGE)
 async def withdraw_prosecution(case_id: UUID, ctx: CasesContext) -> CaseOutcome:
     return await service.withdraw_prosecution(ctx, case_id)
+
+
+@cases.post("/{case_id}/reallocate", responses=CHANGE)
+async def reallocate_case(case_id: UUID, command: Reallocate, ctx: CasesContext) -> CaseOutcome:
+    """Central Investigation (to an ASP, or the ISP of the case's school) and the case's
+    ASP workflow lead (to another ASP), on an active case: the former provider, its case
+    manager and team lose it."""
+    return await service.reallocate(ctx, case_id, command)
 
 
 @cases.post("/{case_id}/primary-contact", responses=CHANGE)
