@@ -217,3 +217,44 @@ async def test_a_move_of_an_unknown_case_is_ignored_and_the_consumer_goes_on(wor
     )
     await _until_moved(world, referral["id"])
     assert (await _view(world, new["lead"], referral["id"])).status_code == 200
+
+
+async def test_a_reallocated_case_takes_its_request_to_the_new_provider_the_school_keeps_it(
+    world,
+):
+    """`POST /cases/{id}/reallocate` (CaseTransferred, reason `reallocated`): the former
+    provider and case manager lose the request, the new provider has it without an
+    assignee, the school it was made at keeps it; a redelivery changes nothing."""
+    nsn, family = new_nsn(), _family()
+    referral = await _request(world, "assigned", family, nsn)
+    opened = _opened(world, nsn, referral)
+    await world.deliver(opened)
+    before = (await _view(world, "investigator", referral["id"])).json()["version"]
+    reallocated = _transferred(opened, opened.school_id, world.orgs["asp_b"]).model_copy(
+        update={"reason": "reallocated", "actor_id": str(world.accounts["investigator"])}
+    )
+    await _publish(world, reallocated, reallocated)
+
+    async with asyncio.timeout(30):
+        while (await _view(world, "asp_lead_b", referral["id"])).status_code != 200:
+            await asyncio.sleep(0.1)
+    seen = (await _view(world, "asp_lead_b", referral["id"])).json()
+    assert seen["provider_id"] == str(world.orgs["asp_b"]) and seen["case_manager_name"] is None
+    assert seen["school_id"] == str(world.orgs["school_a"]) and seen["version"] == before + 1
+    for who in ("asp_lead_a", "case_manager_a"):
+        assert (await _view(world, who, referral["id"])).status_code == 404, who
+        assert referral["id"] not in await _listed(world, who, family), who
+        assert referral["id"] not in await _searched(world, who, nsn), who
+    for who in ("leader_a", "office_a", "teacher_a"):  # the school keeps its request
+        assert (await _view(world, who, referral["id"])).status_code == 200, who
+    found = await published(
+        world.runtime.settings.kafka_bootstrap,
+        topics.REFERRALS,
+        lambda e: (
+            e["event_type"] == "ReferralReallocated"
+            and e["payload"]["referral_id"] == referral["id"]
+        ),
+        namespace=world.runtime.settings.topic_namespace,
+    )
+    assert len(found) == 1  # the redelivery published nothing more
+    assert found[0][1]["payload"]["from_provider_id"] == str(world.orgs["asp_a"])

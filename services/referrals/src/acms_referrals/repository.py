@@ -165,6 +165,26 @@ async def lock_request_of_case(session: AsyncSession, case_id: UUID) -> Row[Any]
     return (await session.execute(statement)).first()
 
 
+async def provider_type(session: AsyncSession, provider_id: UUID) -> str:
+    """`isp` if the organisations projection knows the provider as one, else `asp` (the
+    cases service re-allocates only to an ASP or an ISP)."""
+    found = await organisations.get(session, provider_id)
+    return "isp" if found is not None and found.org_type == "isp" else "asp"
+
+
+async def reallocate_with_case(
+    session: AsyncSession, referral_id: UUID, values: dict[str, Any], at: datetime
+) -> Row[Any]:
+    """A request whose case was re-allocated: the case's new provider, a new version."""
+    statement = (
+        referrals.update()
+        .where(referrals.c.id == referral_id)
+        .values(version=referrals.c.version + 1, updated_at=at, **values)
+        .returning(*referrals.c)
+    )
+    return (await session.execute(statement)).one()
+
+
 async def follow_case(
     session: AsyncSession, referral_id: UUID, school_id: UUID | None, values: dict[str, Any]
 ) -> Row[Any]:

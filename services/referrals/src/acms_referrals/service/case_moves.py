@@ -12,8 +12,9 @@ The former provider and case manager lose it with the case.
 The request keeps its status (`assigned`): the case holds the work, and an assignment of
 the request would open no second case. A redelivered event is stopped by the inbox; a
 replayed or earlier one (its `at` not after the last move applied) changes nothing.
-The cases service publishes no event for a re-allocation of a case (it has none yet);
-when it does, it belongs here.
+A re-allocation of the case (`CaseTransferred` with `reason: reallocated`, from `POST
+/cases/{id}/reallocate`) gives the request to the case's new provider without its
+assignee, the school keeping it, and publishes `ReferralReallocated`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts import EventEnvelope
 from acms_contracts.cases import CaseClosed, CaseTransferred
-from acms_contracts.referrals import ReferralTransferred
+from acms_contracts.referrals import ReferralReallocated, ReferralTransferred
 from acms_platform.outbox import Outbox
 from acms_referrals import repository
 from acms_referrals.tables import enrolments
@@ -33,6 +34,7 @@ from acms_referrals.tables import enrolments
 log = logging.getLogger(__name__)
 
 ACTION = "case_transferred"
+REALLOCATED = "case_reallocated"
 
 
 async def follow_case_transfer(
@@ -45,6 +47,9 @@ async def follow_case_transfer(
         return
     if request.case_moved_at is not None and event.at <= request.case_moved_at:
         return  # replayed, or older than the move already applied
+    if event.reason == "reallocated":
+        await _reallocated(session, outbox, request, event)
+        return
     school_id = await _school_now(session, event)
     changes: dict[str, Any] = {"case_moved_at": event.at, "updated_at": event.at}
     if event.provider_id != request.provider_id:
@@ -66,7 +71,7 @@ async def follow_case_transfer(
             "at": event.at,
             "detail": {
                 "case_id": str(event.case_id),
-                "from_school_id": _text(request.school_id),
+                "from_school_id": _text(event.from_school_id or request.school_id),
                 "school_id": _text(moved.school_id),
                 "from_provider_id": _text(request.provider_id),
                 "provider_id": _text(moved.provider_id),
@@ -81,11 +86,64 @@ async def follow_case_transfer(
             actor_id=event.actor_id,
             version=moved.version,
             at=event.at,
-            from_school_id=request.school_id,
+            # the school that loses it: the case's (ENROL may have re-scoped the request first)
+            from_school_id=event.from_school_id or request.school_id,
             school_id=moved.school_id,
             from_provider_id=request.provider_id,
             provider_id=moved.provider_id,
             provider_type=moved.provider_type,
+        ),
+    )
+
+
+async def _reallocated(
+    session: AsyncSession, outbox: Outbox, request: Any, event: CaseTransferred
+) -> None:
+    """A person re-allocated the case (`POST /cases/{id}/reallocate`): the request goes to
+    the case's new provider without its assignee, as a re-allocation of the request would;
+    the school keeps it."""
+    if event.provider_id is None or event.provider_id == request.provider_id:
+        return
+    provider_type = await repository.provider_type(session, event.provider_id)
+    moved = await repository.reallocate_with_case(
+        session,
+        request.id,
+        {
+            "provider_id": event.provider_id,
+            "provider_type": provider_type,
+            "assignee_id": None,
+            "case_moved_at": event.at,
+        },
+        event.at,
+    )
+    await repository.add_transition(
+        session,
+        {
+            "referral_id": request.id,
+            "action": REALLOCATED,
+            "from_status": request.status,
+            "to_status": moved.status,
+            "actor_id": event.actor_id,
+            "actor_org_id": None,
+            "at": event.at,
+            "detail": {
+                "case_id": str(event.case_id),
+                "from_provider_id": _text(request.provider_id),
+                "provider_id": _text(event.provider_id),
+            },
+        },
+    )
+    await outbox.add(
+        session,
+        ReferralReallocated(
+            referral_id=moved.id,
+            subject_student_key=moved.student_key,
+            actor_id=event.actor_id,
+            version=moved.version,
+            at=event.at,
+            from_provider_id=request.provider_id,
+            provider_id=event.provider_id,
+            provider_type=provider_type,
         ),
     )
 
