@@ -162,6 +162,7 @@ async def test_an_idle_case_needs_attention_once_until_something_is_recorded(wor
         world.runtime.settings.kafka_bootstrap,
         topics.CASES,
         lambda e: e["event_type"] == "CaseNeedsAttention" and e["payload"]["case_id"] == idle,
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert len(found) == 1
     assert found[0][1]["payload"]["reason"] == "no_recent_activity"
@@ -210,6 +211,7 @@ async def test_an_overdue_calendar_entry_needs_attention_and_a_done_one_does_not
         world.runtime.settings.kafka_bootstrap,
         topics.CASES,
         lambda e: e["event_type"] == "CaseNeedsAttention" and e["payload"]["case_id"] == overdue,
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert found[0][1]["payload"]["reason"] == "overdue_calendar_entry"
     assert "title" not in found[0][1]["payload"]  # no content travels

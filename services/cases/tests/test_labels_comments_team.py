@@ -104,6 +104,7 @@ async def test_labelling_a_shared_note_sensitive_withdraws_it_from_the_school(wo
         topics.CASES,
         lambda e: e["payload"]["case_id"] == case_id and "item_id" in e["payload"],
         enough=3,
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert [e["event_type"] for _, e in found] == [
         "CaseItemSharedWithSchool",
@@ -279,6 +280,7 @@ async def test_a_team_member_sees_full_never_sensitive_until_removed(world):
         topics.CASES,
         lambda e: e["payload"]["case_id"] == case_id and "account_id" in e["payload"],
         enough=2,
+        namespace=world.runtime.settings.topic_namespace,
     )
     assert [e["event_type"] for _, e in found] == ["CaseTeamMemberAdded", "CaseTeamMemberRemoved"]
 
