@@ -74,9 +74,14 @@ async def test_an_active_case_follows_the_student_and_the_former_parties_lose_it
         assert await _status(world, who, active["id"]) == 200, who
 
     # The closed case stays ASP A's; the former school loses it; the new school never had it.
-    for who in ("asp_lead_a", "case_manager_a", "investigator"):
+    # ASP B, which now holds the student's open case, sees it as the student's history
+    # (ACCESS-MODEL 4: `full`, never `sensitive` or `attendance`; test_history.py).
+    for who in ("asp_lead_a", "case_manager_a", "investigator", "asp_lead_b"):
         assert await _status(world, who, closed["id"]) == 200, who
-    for who in ("leader_a", "office_a", "leader_b", "asp_lead_b"):
+    history = await world.client.get(f"/cases/{closed['id']}", headers=world.as_("asp_lead_b"))
+    assert "sensitive" not in history.json()["tiers"]
+    assert "attendance" not in history.json()["tiers"]
+    for who in ("leader_a", "office_a", "leader_b"):
         assert await _status(world, who, closed["id"]) == 404, who
 
     timeline = await world.client.get(

@@ -12,7 +12,8 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acms_cases import repository
+from acms_cases import history, repository
+from acms_cases.history import NO_HOLDERS, HistoryHolders
 from acms_cases.schemas import CaseStatus
 from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
 from acms_platform.errors import Conflict
@@ -66,9 +67,11 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def case_resource(row: Row[Any], team: Sequence[UUID] = ()) -> PolicyResource:
+def case_resource(
+    row: Row[Any], team: Sequence[UUID] = (), holders: HistoryHolders = NO_HOLDERS
+) -> PolicyResource:
     """A stored case as the policy sees it (the columns the plan maps, nothing else), with
-    its current team."""
+    its current team and who holds another open case of its student (`history`)."""
     return PolicyResource(
         KIND,
         str(row.id),
@@ -81,6 +84,8 @@ def case_resource(row: Row[Any], team: Sequence[UUID] = ()) -> PolicyResource:
             "primary_contact_id": text_of(row.primary_contact_id),
             "prosecution_notified": bool(row.prosecution_notified),
             "team_member_ids": [str(member) for member in team],
+            "student_open_provider_ids": holders.provider_ids,
+            "student_open_case_manager_ids": holders.case_manager_ids,
         },
     )
 
@@ -105,15 +110,31 @@ class Context:
             raise self.access.missing(CASE, case_id)
         return row
 
+    async def resources(self, rows: Sequence[Row[Any]]) -> list[PolicyResource]:
+        """The cases as the policy sees them, their teams and the holders of their
+        students' other open cases loaded in one query each."""
+        teams = await repository.teams_of(self.session, [r.id for r in rows])
+        open_cases = await history.open_cases_of(self.session, [r.student_key for r in rows])
+        return [
+            case_resource(r, teams[r.id], HistoryHolders.of(r.id, open_cases[r.student_key]))
+            for r in rows
+        ]
+
     async def authorise(
-        self, row: Row[Any], action: str | None = None, **attributes: Any
+        self,
+        row: Row[Any],
+        action: str | None = None,
+        *,
+        also: Sequence[str] = (),
+        **attributes: Any,
     ) -> Decision:
         """`attributes`: what the action adds to the case for the policy (e.g. the type of
         the provider a re-allocation would give it)."""
-        team = (await repository.teams_of(self.session, [row.id]))[row.id]
-        resource = case_resource(row, team)
+        (resource,) = await self.resources([row])
         resource.attr.update(attributes)
-        return await self.access.authorise(CASE, resource, action, student_key=row.student_key)
+        return await self.access.authorise(
+            CASE, resource, action, also=also, student_key=row.student_key
+        )
 
     async def active(
         self, case_id: UUID, action: str, verb: str, **attributes: Any

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Row
 from acms_cases import document_repository as docs
 from acms_cases import repository
 from acms_cases.blobs import BlobMissing, BlobStore, StoredBlob
-from acms_cases.context import CASE, TIER_ACTIONS, Context, WrongState, case_resource
+from acms_cases.context import CASE, TIER_ACTIONS, Context, WrongState
 from acms_cases.document_schemas import DocumentVersion, DocumentView
 from acms_cases.document_types import InspectedUpload
 from acms_cases.schemas import CaseStatus
@@ -110,9 +110,7 @@ async def _writable(
     state), and the document revised, if any, on it at the version given."""
     row = await ctx.load(case_id, lock=True)
     labels = command.sensitive or command.shared or command.document_id is not None
-    decision = await ctx.access.authorise(
-        CASE, case_resource(row), UPLOAD, also=[LABEL], student_key=row.student_key
-    )
+    decision = await ctx.authorise(row, UPLOAD, also=[LABEL])
     if labels and not decision.allows(LABEL):
         ctx.access.denied(CASE, row.id, LABEL, row.student_key, "not_allowed")
         raise Forbidden(

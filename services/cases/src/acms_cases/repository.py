@@ -13,6 +13,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from acms_cases.history import OPEN_CASE_MANAGERS, OPEN_PROVIDERS
 from acms_cases.tables import (
     case_attendance,
     case_item_versions,
@@ -51,6 +52,9 @@ CASE_POLICY_COLUMNS: dict[str, Any] = {
     "request.resource.attr.primary_contact_id": cases.c.primary_contact_id,
     "request.resource.attr.prosecution_notified": cases.c.prosecution_notified,
     "request.resource.attr.team_member_ids": Membership(_on_the_team),
+    # The student's history (`history`): other open cases of the student, as EXISTS.
+    "request.resource.attr.student_open_provider_ids": OPEN_PROVIDERS,
+    "request.resource.attr.student_open_case_manager_ids": OPEN_CASE_MANAGERS,
 }
 
 

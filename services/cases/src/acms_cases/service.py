@@ -18,7 +18,6 @@ from acms_cases.context import (
     TIER_ACTIONS,
     Context,
     WrongState,
-    case_resource,
     iso,
     text_of,
 )
@@ -237,8 +236,7 @@ async def list_cases(ctx: Context, filters: repository.ListFilters) -> list[Case
         CASE, repository.cases, repository.CASE_POLICY_COLUMNS, action=action
     )
     rows = await repository.readable(ctx.session, condition, filters)
-    teams = await repository.teams_of(ctx.session, [r.id for r in rows])
-    tiers = await ctx.access.tiers_of(CASE, [case_resource(r, teams[r.id]) for r in rows])
+    tiers = await ctx.access.tiers_of(CASE, await ctx.resources(rows))
     names = await staff_members.names_of(ctx.session, _people(rows))
     views = []
     for row in rows:
