@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +37,7 @@ from sqlalchemy import func, select, text, true
 from sqlalchemy.schema import CreateIndex
 
 from acms_contracts.vocabulary import Role
-from acms_platform.access import actor_of
+from acms_platform.access.actor import actor_of
 from acms_platform.access.plan import plan_condition
 from acms_platform.database import Database
 from acms_platform.policy import PolicyClient
@@ -59,7 +60,7 @@ MANAGER_EMAIL, MANAGER_ASP = f"manager.asp08@{DOMAIN}", 8
 LEADER_EMAIL, LEADER_SCHOOL = f"leader.school007@{DOMAIN}", 7
 MANAGERS_PER_ASP = 80
 # Case i was opened SPAN_SECONDS * i / cases before BASE: five years of cases, newest first.
-BASE, SPAN_SECONDS = "2026-12-01T00:00:00+00:00", 5 * 365 * 86400
+BASE, SPAN_SECONDS = datetime(2026, 12, 1, tzinfo=UTC), 5 * 365 * 86400
 ACTIVE_SHARE = 0.15  # the newest 15% are active, and one older case in 23 (long-running)
 CASE_BATCH, ITEM_BATCH = 100_000, 500_000
 
@@ -90,7 +91,9 @@ SELECT md5('case-' || i)::uuid,
        md5('contact-' || i % CAST(:n_schools AS int))::uuid, 'chronic_absence', false,
        CASE WHEN s.status = 'closed' THEN 'attendance_improved' END,
        CASE WHEN s.status = 'closed' THEN 'Fake outcome, bench data.' END,
-       '{"student": {"year_level": 7, "address": "1 Fake Street"}, "whanau": [],
+       '{"student": {"year_level": 7, "address": {"line1": "1 Fake Street",
+                                                  "city": "Benchville"}},
+         "whanau": [{"name": "Fake Parent", "relationship": "parent"}],
          "reason_text": "Fake reason, bench data.", "actions_taken": "Fake actions.",
          "pastoral": {}}'::jsonb,
        '[]'::jsonb, o.at,

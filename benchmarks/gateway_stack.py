@@ -38,7 +38,7 @@ from acms_platform.testing.plugin import (
 from acms_platform.testing.processes import ServiceProcess
 
 REPO = Path(__file__).resolve().parents[1]
-INFRA = ("postgres", "kafka", "cerbos", "nginx")
+INFRA = ("postgres", "kafka", "cerbos", "mail", "nginx")  # mail: invitations
 GATEWAY_URL = "http://127.0.0.1:8080"
 
 # ASPS divides SCHOOLS: school n lies in the catchment of ASP n % ASPS.
@@ -165,7 +165,7 @@ async def register_organisations(
             select(accounts_table.c.password_hash).where(accounts_table.c.email == ADMIN_EMAIL)
         )
         activated = known.scalar() is not None
-    settings = load_settings("identity")
+    settings = load_settings("identity", student_key_secret=TEST_STUDENT_KEY_SECRET)
     await bootstrap_platform_admin(identity_db, settings, ADMIN_EMAIL, "Bench admin")
     if not activated:
         await activate_invited(identity_db, [ADMIN_EMAIL], PASSWORD)
@@ -231,7 +231,11 @@ async def ensure_account(identity_db: Database, email: str, role: str, organisat
             email=email,
             roles=[role],
         )
-        ctx = system_context(identity_db, session, load_settings("identity"))
+        ctx = system_context(
+            identity_db,
+            session,
+            load_settings("identity", student_key_secret=TEST_STUDENT_KEY_SECRET),
+        )
         await accounts.create_account(ctx, None, command)
     from acms_identity.local_mail import activate_invited
 
