@@ -34,6 +34,7 @@ from uuid import UUID
 
 import httpx
 from sqlalchemy import func, select, text, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
 from acms_contracts.vocabulary import Role
@@ -304,6 +305,18 @@ async def seed_items(database: Database, n_items: int, n_cases: int, afresh: boo
     print(f"items: analysed ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
+async def explain(database: Database, label: str, statement: Any) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of a list's statement, its values inlined."""
+    compiled = statement.compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    async with database.transaction() as session:
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")
+        lines = [row[0] for row in result]
+    print(f"  EXPLAIN ANALYZE, {label}:", *(f"    {line}" for line in lines), sep="\n")
+
+
 # --- the reads -----------------------------------------------------------------------------
 
 
@@ -324,6 +337,8 @@ async def read_calls(
     pdp: PolicyClient,
     database: Database,
     apis: dict[str, httpx.AsyncClient],
+    *,
+    explained: bool = False,
 ) -> dict[str, Call]:
     """One call of each path for this read: the statements as the service builds them,
     and the API with a fresh token (access tokens live 5 minutes). The API's answer must
@@ -397,6 +412,9 @@ async def read_calls(
     authorised = readable_statement(readable, filters)  # what the service runs
     async with database.transaction() as session:
         expected = len((await session.execute(bare)).all())
+    if explained:
+        await explain(database, f"{read.label}, floor", bare)
+        await explain(database, f"{read.label}, as authorised", authorised)
 
     def sql(statement: Any) -> Call:
         async def call() -> None:
@@ -480,7 +498,14 @@ async def measure(args: argparse.Namespace) -> dict[tuple[str, str], list[tuple[
             order = ["sql", "plan_sql", *api_paths[shift:], *api_paths[:shift]]
             for read in READS:
                 calls = await read_calls(
-                    read, org_of[read.role], case_id, client, pdp, cases_db, apis
+                    read,
+                    org_of[read.role],
+                    case_id,
+                    client,
+                    pdp,
+                    cases_db,
+                    apis,
+                    explained=args.explain and run == 1,
                 )
                 print(
                     f"\nrun {run}/{args.runs}: {read.label}, {args.cases:,} cases, "
@@ -527,6 +552,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100, help="timed calls per path per run")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cerbos-url", default="http://127.0.0.1:3592")
+    parser.add_argument(
+        "--explain", action="store_true", help="EXPLAIN ANALYZE the lists' SQL in run 1"
+    )
     args = parser.parse_args()
     if args.cases < 8 or args.items < args.cases:
         parser.error(
