@@ -7,7 +7,7 @@ the API in-process.
     uv run python benchmarks/referral_list_latency.py --rows 1000000 --samples 100 --runs 5
 
 What it starts it stops at the end, and only that: the missing parts of
-`deploy/infra.sh` (postgres, kafka, cerbos, nginx; a running one is used as it is) and
+`deploy/infra.sh` (postgres, kafka, cerbos, mail, nginx; a running one is used as it is) and
 identity and referrals as processes (`ServiceProcess`, standard ports 8101/8102, which
 must be free: the demo stack is never touched). The services use their own databases
 (`acms_identity_bench`, `acms_referrals_bench`) and consumer groups (`acms-*-bench`).
