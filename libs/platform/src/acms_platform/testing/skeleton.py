@@ -69,7 +69,14 @@ class ProjectionServiceTests:
 
     async def test_started_ready_with_migrations_at_head(self, service):
         assert (await service.get("/healthz")).status_code == 200
-        assert (await service.get("/readyz")).json() == {"status": "ready"}
+        # Started means ready, but each probe is bounded: a Kafka check that meets a group
+        # rebalance on a loaded machine answers 503 for that probe; the next one is ready.
+        ready: dict = {}
+        async with asyncio.timeout(15):
+            while ready != {"status": "ready"}:
+                ready = (await service.get("/readyz")).json()
+                if ready != {"status": "ready"}:
+                    await asyncio.sleep(0.2)
         root = service.app.state.runtime.definition.root
         head = ScriptDirectory.from_config(alembic_config(root, "")).get_current_head()
         async with service.app.state.runtime.database.transaction() as session:
