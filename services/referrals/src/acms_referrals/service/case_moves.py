@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_contracts import EventEnvelope
 from acms_contracts.cases import CaseClosed, CaseTransferred
+from acms_contracts.envelope import Event
 from acms_contracts.referrals import ReferralReallocated, ReferralTransferred
 from acms_platform.outbox import Outbox
 from acms_referrals import repository
@@ -59,35 +60,28 @@ async def follow_case_transfer(
             "assignee_id": None,
         }
     moved = await repository.follow_case(session, request.id, school_id, changes)
-    await repository.add_transition(
+    # the school that loses it: the case's (ENROL may have re-scoped the request first)
+    from_school_id = event.from_school_id or request.school_id
+    await _record(
         session,
+        outbox,
+        request,
+        moved,
+        event,
+        ACTION,
         {
-            "referral_id": request.id,
-            "action": ACTION,
-            "from_status": request.status,
-            "to_status": moved.status,
-            "actor_id": event.actor_id,
-            "actor_org_id": None,
-            "at": event.at,
-            "detail": {
-                "case_id": str(event.case_id),
-                "from_school_id": _text(event.from_school_id or request.school_id),
-                "school_id": _text(moved.school_id),
-                "from_provider_id": _text(request.provider_id),
-                "provider_id": _text(moved.provider_id),
-            },
+            "from_school_id": _text(from_school_id),
+            "school_id": _text(moved.school_id),
+            "from_provider_id": _text(request.provider_id),
+            "provider_id": _text(moved.provider_id),
         },
-    )
-    await outbox.add(
-        session,
         ReferralTransferred(
             referral_id=moved.id,
             subject_student_key=moved.student_key,
             actor_id=event.actor_id,
             version=moved.version,
             at=event.at,
-            # the school that loses it: the case's (ENROL may have re-scoped the request first)
-            from_school_id=event.from_school_id or request.school_id,
+            from_school_id=from_school_id,
             school_id=moved.school_id,
             from_provider_id=request.provider_id,
             provider_id=moved.provider_id,
@@ -116,25 +110,14 @@ async def _reallocated(
         },
         event.at,
     )
-    await repository.add_transition(
+    await _record(
         session,
-        {
-            "referral_id": request.id,
-            "action": REALLOCATED,
-            "from_status": request.status,
-            "to_status": moved.status,
-            "actor_id": event.actor_id,
-            "actor_org_id": None,
-            "at": event.at,
-            "detail": {
-                "case_id": str(event.case_id),
-                "from_provider_id": _text(request.provider_id),
-                "provider_id": _text(event.provider_id),
-            },
-        },
-    )
-    await outbox.add(
-        session,
+        outbox,
+        request,
+        moved,
+        event,
+        REALLOCATED,
+        {"from_provider_id": _text(request.provider_id), "provider_id": _text(event.provider_id)},
         ReferralReallocated(
             referral_id=moved.id,
             subject_student_key=moved.student_key,
@@ -146,6 +129,33 @@ async def _reallocated(
             provider_type=provider_type,
         ),
     )
+
+
+async def _record(
+    session: AsyncSession,
+    outbox: Outbox,
+    request: Any,
+    moved: Any,
+    event: CaseTransferred,
+    action: str,
+    detail: dict[str, Any],
+    published: Event,
+) -> None:
+    """The request's history entry for the case's move (naming the case) and its event."""
+    await repository.add_transition(
+        session,
+        {
+            "referral_id": request.id,
+            "action": action,
+            "from_status": request.status,
+            "to_status": moved.status,
+            "actor_id": event.actor_id,
+            "actor_org_id": None,
+            "at": event.at,
+            "detail": {"case_id": str(event.case_id), **detail},
+        },
+    )
+    await outbox.add(session, published)
 
 
 async def _school_now(session: AsyncSession, event: CaseTransferred) -> Any:
