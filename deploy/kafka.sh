@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# deploy/kafka.sh start|stop|status|kill|topics NAME...: Apache Kafka (KRaft, one combined
-# broker+controller node) from Maven Central jars, run with the machine's Java 17.
+# deploy/kafka.sh start|stop|status|kill|restart|topics NAME...|credentials|errors: Apache
+# Kafka (KRaft, one combined broker+controller node) from Maven Central jars, run with the
+# machine's Java 17.
 # Clients authenticate with SASL/SCRAM-SHA-512 and are authorised by ACLs (StandardAuthorizer,
 # nothing allowed without one). The admin super user's password is the local secret
 # kafka_admin (deploy/lib/common.sh ensure_secret, under .run/secrets, never committed); its
@@ -124,35 +125,69 @@ start() {
   echo "kafka: started $KAFKA_VERSION on $BOOTSTRAP, SASL/SCRAM-SHA-512 and ACLs (pid $(cat "$KAFKA_PID"), log $KAFKA_LOG)"
 }
 
-# admin_authenticates: the broker answers the admin over SASL. A broker restarted on
-# storage that has been through a whole earlier test session has been seen serving while
-# refusing every SCRAM credential, the admin's included, although its controller replays
-# them (cause not found; fresh storage always authenticates). Better to fail at start,
-# saying so, than to hand every client "invalid credentials".
+# admin_authenticates: the broker answers the admin over SASL.
 admin_authenticates() {
   kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     --command-config "$KAFKA_ADMIN_PROPS" --list >/dev/null 2>&1
 }
 
-# start_authenticating: start, then make sure credentials are accepted; restart once if not.
+# admin_authenticates_within SECONDS
+admin_authenticates_within() {
+  local deadline=$((SECONDS + $1))
+  while [ $SECONDS -lt $deadline ]; do
+    admin_authenticates && return 0
+    sleep 1
+  done
+  return 1
+}
+
+# log_errors: what the broker's log says went wrong since it started (for the operator and
+# for CI's output: the broker's log itself is not part of it).
+log_errors() {
+  local refused first
+  refused=$(grep -c 'Failed authentication' "$KAFKA_LOG" 2>/dev/null || true)
+  first=$(grep -m1 'Failed authentication' "$KAFKA_LOG" 2>/dev/null | cut -c2-24 || true)
+  echo "kafka: ${refused:-0} failed authentications${first:+ (the first at $first)};" \
+    "the log's errors (last 15 of $KAFKA_LOG):" >&2
+  grep -E '\] (ERROR|FATAL) |Uncaught exception|publishing fault' "$KAFKA_LOG" 2>/dev/null |
+    tail -n 15 | cut -c1-400 >&2 || true
+}
+
+# reset_credentials: the admin's and the services' SCRAM credentials set again through the
+# controller listener (SASL/PLAIN), which a broker refusing SCRAM does not stop. Needs the
+# project's Python environment (deploy/python.sh); without it there is nothing to try.
+reset_credentials() {
+  local python=$ROOT/.venv/bin/python
+  [ -x "$python" ] || { echo "kafka: no .venv to re-set the credentials with" >&2; return 1; }
+  ACMS_KAFKA_ADMIN_USER=$KAFKA_ADMIN_USER ACMS_KAFKA_ADMIN_PASSWORD=$(admin_password) \
+    "$python" -m acms_platform.kafka_acls credentials --secrets-dir "$RUN_DIR/secrets" \
+    --controller "127.0.0.1:$ACMS_KAFKA_CONTROLLER_PORT" >&2
+}
+
+# start_authenticating: start, then make sure the admin's credential is accepted. A broker
+# whose metadata log holds a SCRAM user's removal can come back from a restart refusing every
+# SCRAM credential, the admin's included (Kafka 4.1's ScramDelta.apply; see acms_platform.
+# kafka_admin: we no longer delete users, but older local storage may hold a removal). Then:
+# say what its log says, set the credentials again through the controller listener, and if
+# that does not help either, restart it once; fail saying so, rather than hand every client
+# "invalid credentials".
 start_authenticating() {
   start
-  local attempt deadline
-  for attempt in 1 2; do
-    deadline=$((SECONDS + 30))
-    while [ $SECONDS -lt $deadline ]; do
-      admin_authenticates && return 0
-      sleep 1
-    done
-    if [ "$attempt" -eq 2 ]; then
-      echo "kafka: refuses the admin's credentials after a restart; to start over with empty" \
-        "local topics: deploy/kafka.sh stop && rm -rf $KAFKA_DIR" >&2
-      show_log_tail "$KAFKA_LOG" 10; exit 1
-    fi
-    echo "kafka: refuses the admin's credentials 30s after start; restarting it once" >&2
-    stop_pid kafka "$KAFKA_PID" 30 >/dev/null
-    start
-  done
+  admin_authenticates_within 30 && return 0
+  echo "kafka: refuses the admin's credentials 30s after start" >&2
+  log_errors
+  if reset_credentials && admin_authenticates_within 15; then
+    echo "kafka: accepts the admin again after its credentials were re-set" >&2
+    return 0
+  fi
+  echo "kafka: still refusing; restarting it once" >&2
+  stop_pid kafka "$KAFKA_PID" 30 >/dev/null
+  start
+  admin_authenticates_within 30 && return 0
+  log_errors
+  echo "kafka: refuses the admin's credentials after a restart; to start over with empty" \
+    "local topics: deploy/kafka.sh stop && rm -rf $KAFKA_DIR" >&2
+  exit 1
 }
 
 status() {
@@ -195,5 +230,7 @@ case $action in
   status) status ;;
   restart) stop_pid kafka "$KAFKA_PID" 30; start_authenticating ;;
   topics) topics "$@" ;;
-  *) echo "usage: $0 start|stop|status|kill|restart|topics NAME..." >&2; exit 2 ;;
+  credentials) render_config; reset_credentials ;;
+  errors) log_errors ;;
+  *) echo "usage: $0 start|stop|status|kill|restart|topics NAME...|credentials|errors" >&2; exit 2 ;;
 esac

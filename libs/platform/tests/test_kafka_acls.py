@@ -8,6 +8,7 @@ broker enforces them (the test session granted them on its namespace)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import pytest
@@ -22,7 +23,12 @@ from acms_contracts import topics
 from acms_contracts.topics import dead_letter_topic
 from acms_platform import kafka_acls
 from acms_platform.kafka_acls import ServiceTopics, service_definition
-from acms_platform.kafka_admin import KafkaAdmin, Operation, ResourceType
+from acms_platform.kafka_admin import (
+    KafkaAdmin,
+    Operation,
+    ResourceType,
+    upsert_scram_users_at_controller,
+)
 from acms_platform.kafka_client import client_options
 from acms_platform.messaging import ensure_topics
 from acms_platform.settings import Settings
@@ -31,6 +37,7 @@ from acms_platform.testing.plugin import (
     RUN_ID,
     TOPIC_NAMESPACE,
     kafka_admin,
+    kafka_admin_credentials,
     settings_for_test,
 )
 
@@ -206,17 +213,47 @@ def test_a_client_without_credentials_cannot_read_any_topic(bootstrap):
 
 @needs_sasl
 def test_a_principal_nobody_granted_anything_reads_nothing(bootstrap):
-    name, password = f"outsider-{RUN_ID}", uuid.uuid4().hex
+    # One fixed name, its password new each run and never deleted (kafka_admin: a removed
+    # SCRAM user can lock every user out after the broker's next restart).
+    name, password = "acms-test-outsider", uuid.uuid4().hex
 
     async def as_outsider() -> None:
         async with KafkaAdmin(**kafka_admin(bootstrap)) as admin:
             await admin.upsert_scram_users({name: password})
-        try:
-            for topic in (topics.AUDIT_ACCESS, topics.CASES, topics.REFERRALS):
-                with pytest.raises(TopicAuthorizationFailedError):
-                    await _try_to_read(client_options(bootstrap, name, password), topic)
-        finally:
-            async with KafkaAdmin(**kafka_admin(bootstrap)) as admin:
-                await admin.delete_scram_users([name])
+        for topic in (topics.AUDIT_ACCESS, topics.CASES, topics.REFERRALS):
+            with pytest.raises(TopicAuthorizationFailedError):
+                await _try_to_read(client_options(bootstrap, name, password), topic)
 
     asyncio.run(as_outsider())
+
+
+@needs_sasl
+def test_a_credential_set_through_the_controller_listener_signs_in_at_the_broker(bootstrap):
+    """What deploy/kafka.sh does for a broker that refuses every SCRAM credential: the
+    controller listener takes the admin over SASL/PLAIN, and what it writes reaches the
+    broker's credential cache. The old password stops working, the new one works."""
+    name, old, new = "acms-test-reset", uuid.uuid4().hex, uuid.uuid4().hex  # never deleted
+    admin = kafka_admin_credentials()
+    controller = f"127.0.0.1:{os.environ.get('ACMS_KAFKA_CONTROLLER_PORT', '59093')}"
+
+    async def reset_at_the_controller() -> None:
+        async with KafkaAdmin(**kafka_admin(bootstrap)) as broker_admin:
+            await broker_admin.upsert_scram_users({name: old})
+        await upsert_scram_users_at_controller(
+            controller, admin["kafka_username"], admin["kafka_password"], {name: new}
+        )
+        deadline = asyncio.get_running_loop().time() + SECONDS
+        while True:  # the broker takes the record from the metadata log
+            try:
+                await _try_to_read(client_options(bootstrap, name, new), topics.CASES)
+            except TopicAuthorizationFailedError:
+                break  # signed in: refused only for want of an ACL
+            except (KafkaError, TimeoutError):
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+        with pytest.raises((KafkaError, TimeoutError)) as refused:
+            await _try_to_read(client_options(bootstrap, name, old), topics.CASES)
+        assert not isinstance(refused.value, TopicAuthorizationFailedError)
+
+    asyncio.run(reset_at_the_controller())

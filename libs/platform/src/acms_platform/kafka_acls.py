@@ -15,11 +15,15 @@ namespace (tests' `test-<run>.`) prefixes every topic and group, as `Settings.to
 
     python -m acms_platform.kafka_acls print [--namespace N]     # review
     python -m acms_platform.kafka_acls apply [--secrets-dir D]   # as the admin
+    python -m acms_platform.kafka_acls credentials --secrets-dir D [--controller H:P]
 
 `apply` connects as the admin (`ACMS_KAFKA_ADMIN_USER`, `ACMS_KAFKA_ADMIN_PASSWORD`), sets
 each service principal's SCRAM credential from `D/kafka_<service>` when a secrets folder is
 given (the launchers' .run/secrets; production creates its users from its secret store), and
 adds the ACLs; `--prune` also removes the principals' ACLs that the code no longer derives.
+`credentials` re-sets the admin's and every service principal's SCRAM credential (those with
+a secret in D) through the controller listener (`upsert_scram_users_at_controller`), for a
+broker that has come back refusing them all (deploy/kafka.sh does this at start).
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from acms_contracts.topics import dead_letter_topic
-from acms_platform.kafka_admin import Acl, KafkaAdmin, Operation, PatternType, ResourceType
+from acms_platform.kafka_admin import (
+    Acl,
+    KafkaAdmin,
+    Operation,
+    PatternType,
+    ResourceType,
+    upsert_scram_users_at_controller,
+)
 from acms_platform.kafka_client import client_options
 
 if TYPE_CHECKING:
@@ -166,11 +177,15 @@ async def apply(
     return len(wanted), removed
 
 
-def _admin_options(bootstrap: str) -> dict[str, object]:
+def _admin() -> tuple[str, str]:
     password = os.environ.get("ACMS_KAFKA_ADMIN_PASSWORD")
     if not password:
-        raise SystemExit("kafka_acls apply: ACMS_KAFKA_ADMIN_PASSWORD is not set")
-    return client_options(bootstrap, os.environ.get("ACMS_KAFKA_ADMIN_USER", "admin"), password)
+        raise SystemExit("kafka_acls: ACMS_KAFKA_ADMIN_PASSWORD is not set")
+    return os.environ.get("ACMS_KAFKA_ADMIN_USER", "admin"), password
+
+
+def _admin_options(bootstrap: str) -> dict[str, object]:
+    return client_options(bootstrap, *_admin())
 
 
 def _passwords(folder: Path | None, services: Iterable[str]) -> dict[str, str]:
@@ -185,15 +200,30 @@ def _passwords(folder: Path | None, services: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def _reset_credentials(controller: str, folder: Path | None, services: Iterable[str]) -> None:
+    if folder is None:
+        raise SystemExit("kafka_acls credentials: --secrets-dir is needed")
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # PLAIN's "in the clear" notice
+    admin, password = _admin()
+    present = [s for s in services if (folder / f"kafka_{s}").is_file()]
+    passwords = {admin: password} | {username(s): p for s, p in _passwords(folder, present).items()}
+    asyncio.run(upsert_scram_users_at_controller(controller, admin, password, passwords))
+    print(f"kafka: re-set the SCRAM credentials of {', '.join(sorted(passwords))} at {controller}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m acms_platform.kafka_acls")
-    parser.add_argument("action", choices=("print", "apply"))
+    parser.add_argument("action", choices=("print", "apply", "credentials"))
     parser.add_argument("services", nargs="*", default=list(SERVICES))
     parser.add_argument("--namespace", default="")
     parser.add_argument("--bootstrap", default=os.environ.get("ACMS_KAFKA_BOOTSTRAP", ""))
     parser.add_argument("--secrets-dir", type=Path)
     parser.add_argument("--prune", action="store_true")
+    parser.add_argument("--controller", default="127.0.0.1:59093")
     args = parser.parse_args(argv)
+    if args.action == "credentials":
+        _reset_credentials(args.controller, args.secrets_dir, args.services)
+        return
     logging.disable(logging.WARNING)  # building the apps (instrumentation notices)
     rules = deployment_acls(args.services, namespace=args.namespace)
     logging.disable(logging.NOTSET)

@@ -4,6 +4,14 @@ Kafka 4 speaks only the flexible versions of these APIs (KIP-896), which aiokafk
 not define; they are defined here on aiokafka's own protocol types and sent through its
 admin client's connection, so the launchers and the tests manage principals and ACLs in one
 round trip each instead of one Java tool start per ACL.
+
+SCRAM users are created and re-set, never deleted: in Kafka 4.1 a broker that replays a
+removal while loading its metadata at start (`ScramDelta.apply`) drops the whole mechanism's
+credentials whenever the removed name comes first in the delta's hash order, and then
+refuses every user, the admin included (seen in about one full test run in three, when the
+tests deleted a throwaway user). To lock a user out, re-set its password to a random one.
+A broker already in that state is mended by re-setting the credentials through the
+controller listener (`upsert_scram_users_at_controller`, `deploy/kafka.sh credentials`).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from enum import IntEnum
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.conn import create_conn
 from aiokafka.errors import for_code
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
@@ -213,6 +222,43 @@ def _filter_row(acl: Acl) -> tuple[Any, ...]:
     )
 
 
+def _scram_upsert(passwords: dict[str, str]) -> _AlterScramStruct:
+    upsertions = []
+    for name, password in sorted(passwords.items()):
+        salt = os.urandom(32)
+        salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, SCRAM_ITERATIONS)
+        upsertions.append((name, SCRAM_SHA_512, SCRAM_ITERATIONS, salt, salted, {}))
+    return _AlterScramStruct([], upsertions, {})
+
+
+def _check_scram(response: Any) -> None:
+    for user, code, message, _tags in response.results:
+        _check(code, message, f"SCRAM credential of {user}")
+
+
+async def upsert_scram_users_at_controller(
+    controller: str, admin_user: str, admin_password: str, passwords: dict[str, str]
+) -> None:
+    """Re-set users' SCRAM credentials through the KRaft controller listener, where the admin
+    signs in with SASL/PLAIN (server.properties): the way in when the broker listener refuses
+    every SCRAM credential, the admin's included. The controller writes the records, and the
+    broker's credential cache takes them from the metadata log like any other change."""
+    host, _, port = controller.rpartition(":")
+    conn = await create_conn(
+        host,
+        int(port),
+        request_timeout_ms=15_000,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_plain_username=admin_user,
+        sasl_plain_password=admin_password,
+    )
+    try:
+        _check_scram(await conn.send(_Prepared(_scram_upsert(passwords))))
+    finally:
+        conn.close()
+
+
 class KafkaAdmin:
     """An admin connection (as a super user) for principals and ACLs."""
 
@@ -231,24 +277,8 @@ class KafkaAdmin:
 
     async def upsert_scram_users(self, passwords: dict[str, str]) -> None:
         """Create or re-set each user's SCRAM-SHA-512 credential."""
-        if not passwords:
-            return
-        upsertions = []
-        for name, password in sorted(passwords.items()):
-            salt = os.urandom(32)
-            salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, SCRAM_ITERATIONS)
-            upsertions.append((name, SCRAM_SHA_512, SCRAM_ITERATIONS, salt, salted, {}))
-        response = await self._send(_AlterScramStruct([], upsertions, {}))
-        for user, code, message, _tags in response.results:
-            _check(code, message, f"SCRAM credential of {user}")
-
-    async def delete_scram_users(self, names: Iterable[str]) -> None:
-        """Remove each user's SCRAM-SHA-512 credential (it can no longer sign in)."""
-        deletions = [(name, SCRAM_SHA_512, {}) for name in sorted(set(names))]
-        if deletions:
-            response = await self._send(_AlterScramStruct(deletions, [], {}))
-            for user, code, message, _tags in response.results:
-                _check(code, message, f"SCRAM credential of {user}")
+        if passwords:
+            _check_scram(await self._send(_scram_upsert(passwords)))
 
     async def create_acls(self, acls: Iterable[Acl]) -> None:
         """Add ALLOW rules; a rule already present is left as it is."""
