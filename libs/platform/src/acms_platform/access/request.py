@@ -51,6 +51,9 @@ class ResourceKind:
     def not_found(self, record_id: object) -> NotFound:
         return NotFound(f"no {self.label} {record_id}")
 
+    def not_allowed(self, action: str) -> Forbidden:
+        return Forbidden(f"not allowed: {action} on this {self.label}")
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -100,7 +103,7 @@ class RequestAccess:
         if action is not None:
             if not answer.allows(action):
                 self.denied(kind, resource.id, action, student_key, "not_allowed")
-                raise Forbidden(f"not allowed to {action.replace('_', ' ')} this {kind.label}")
+                raise kind.not_allowed(action)
             self.records.append(
                 AuditedRecord(
                     kind=kind.name, id=resource.id, student_key=student_key, rule=f"check:{action}"

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acms_identity.errors import Forbidden
 from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
 from acms_platform.database import Database
 from acms_platform.outbox import Outbox
@@ -49,7 +48,7 @@ class Context:
         """Allow, or record the denial and raise Forbidden (403): for an action on what the
         caller may see (an organisation, an account about to be created)."""
         if not await self.request.allowed(kind, resource, action):
-            raise Forbidden(f"not allowed to {action.replace('_', ' ')} this {kind.label}")
+            raise kind.not_allowed(action)
 
     async def authorise(
         self, kind: ResourceKind, resource: PolicyResource, action: str | None = None
