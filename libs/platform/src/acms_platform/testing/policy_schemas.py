@@ -20,6 +20,7 @@ assembled policy root (`deploy/cerbos.sh compile` runs this on `.run/cerbos/comp
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -45,8 +46,17 @@ def load_schema(schemas: Path, name: str) -> dict[str, Any]:
     return json.loads((schemas / name).read_text())
 
 
+@functools.lru_cache(maxsize=64)
+def _validator(text: str) -> Any:
+    return jsonschema_rs.validator_for(json.loads(text))
+
+
 def validator(schema: dict[str, Any]) -> Any:
-    return jsonschema_rs.validator_for(schema)
+    return _validator(json.dumps(schema, sort_keys=True))
+
+
+def read_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
 def schema_errors(schema: dict[str, Any], attr: Any, *, required: bool = True) -> list[str]:
@@ -93,7 +103,7 @@ class Policies:
         for path in sorted(root.rglob("*.yaml")):
             if "_schemas" in path.parts or "testdata" in path.parts:
                 continue
-            document = yaml.safe_load(path.read_text()) or {}
+            document = read_yaml(path) or {}
             if path.name.endswith("_test.yaml"):
                 found.suites.append((path, document))
             elif "resourcePolicy" in document:
@@ -146,7 +156,7 @@ def _fixtures(tests_dir: Path, suite: dict[str, Any], section: str) -> dict[str,
     merged: dict[str, Any] = {}
     testdata = tests_dir / "testdata" / f"{section}.yaml"
     if testdata.is_file():
-        merged.update((yaml.safe_load(testdata.read_text()) or {}).get(section) or {})
+        merged.update((read_yaml(testdata) or {}).get(section) or {})
     merged.update(suite.get(section) or {})
     return merged
 
@@ -199,11 +209,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m acms_platform.testing.policy_schemas POLICY_ROOT", file=sys.stderr)
         return 2
-    root = Path(argv[0])
-    problems = check(root)
+    policies = Policies.load(Path(argv[0]))
+    problems = check_policies(policies) + check_fixtures(policies)
     for problem in problems:
         print(f"cerbos attributes: {problem}", file=sys.stderr)
-    policies = Policies.load(root)
     if problems:
         print(f"cerbos attributes: {len(problems)} problem(s)", file=sys.stderr)
         return 1
