@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # deploy/cerbos.sh start|stop|status|kill|restart|compile|selftest: the Cerbos policy decision
 # point, from the npm package @cerbos/cerbos-linux-x64 (pinned), serving the policies of every
-# service: services/<svc>/policies/ is assembled into $RUN_DIR/cerbos/policies/<svc>/.
-# Each service's policies/_schemas/* is merged into the root _schemas/ (so schema refs read
-# cerbos:///<file>.json, the same as when compiling one service's folder on its own).
+# service: services/<svc>/policies/ is assembled into $RUN_DIR/cerbos/policies/<svc>/, and
+# the one attribute-schema folder, policies/_schemas/ (the principal and every resource
+# kind; refs read cerbos:///<kind>.json), into its root _schemas/. Requests that do not fit
+# their schemas are denied (schema.enforcement: reject); `compile` also runs
+# acms_platform.testing.policy_schemas, which fails on an R.attr/P.attr name a schema lacks.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -11,6 +13,7 @@ CERBOS_VERSION=${ACMS_CERBOS_VERSION:-0.55.0}
 CERBOS_HOME=$CACHE_DIR/cerbos-$CERBOS_VERSION
 CERBOS_BIN=$CERBOS_HOME/node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64
 SERVICES_DIR=${ACMS_CERBOS_SERVICES_DIR:-$ROOT/services}
+SCHEMAS_DIR=${ACMS_CERBOS_SCHEMAS_DIR:-$ROOT/policies/_schemas}
 CERBOS_DIR=$RUN_DIR/cerbos
 CERBOS_POLICIES=$CERBOS_DIR/policies
 CERBOS_CONFIG=$CERBOS_DIR/config.yaml
@@ -28,31 +31,25 @@ ensure_binary() {
   [ -x "$CERBOS_BIN" ] || { echo "cerbos: binary not found at $CERBOS_BIN after npm install" >&2; exit 1; }
 }
 
-# assemble DEST: fresh copy of every services/<svc>/policies into DEST/<svc>/.
+# assemble DEST: fresh copy of every services/<svc>/policies into DEST/<svc>/ and of
+# policies/_schemas into DEST/_schemas (Cerbos reads schemas only at the root).
 assemble() {
   local dest=$1 tmp svc src found=()
   tmp=$(mktemp -d "$CERBOS_DIR/.policies.XXXXXX")
+  cp -RL "$SCHEMAS_DIR" "$tmp/_schemas"
   for svc in $SERVICES; do
     src=$SERVICES_DIR/$svc/policies
     [ -d "$src" ] || continue
+    if [ -e "$src/_schemas" ]; then
+      echo "cerbos: $src/_schemas: schemas live in policies/_schemas (one root folder)" >&2
+      rm -rf "$tmp"; exit 1
+    fi
     mkdir -p "$tmp/$svc"
     cp -RL "$src/." "$tmp/$svc/"
-    if [ -d "$tmp/$svc/_schemas" ]; then
-      mkdir -p "$tmp/_schemas"
-      local f rel
-      while IFS= read -r -d '' f; do
-        rel=${f#"$tmp/$svc/_schemas/"}
-        if [ -e "$tmp/_schemas/$rel" ]; then
-          echo "cerbos: schema $rel defined by more than one service" >&2; rm -rf "$tmp"; exit 1
-        fi
-        mkdir -p "$(dirname "$tmp/_schemas/$rel")"; cp "$f" "$tmp/_schemas/$rel"
-      done < <(find "$tmp/$svc/_schemas" -type f -print0)
-      rm -rf "$tmp/$svc/_schemas"
-    fi
     found+=("$svc:$(find "$tmp/$svc" -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) | wc -l)")
   done
   rm -rf "$dest"; mv "$tmp" "$dest"; chmod 755 "$dest"
-  echo "cerbos: assembled policies in $dest (files per service: ${found[*]:-none})"
+  echo "cerbos: assembled policies in $dest (files per service: ${found[*]:-none}; schemas: $(find "$dest/_schemas" -type f | wc -l))"
 }
 
 write_config() {
@@ -66,6 +63,8 @@ storage:
   disk:
     directory: "$CERBOS_POLICIES"
     watchForChanges: false
+schema:
+  enforcement: reject
 audit:
   enabled: false
 telemetry:
@@ -130,7 +129,8 @@ case ${1:-status} in
   compile)
     ensure_binary; mkdir -p "$CERBOS_DIR"
     assemble "$CERBOS_DIR/compile"
-    compile_dir "$CERBOS_DIR/compile" ;;
+    compile_dir "$CERBOS_DIR/compile"
+    "$ROOT/.venv/bin/python" -m acms_platform.testing.policy_schemas "$CERBOS_DIR/compile" ;;
   selftest)
     ensure_binary
     compile_dir "$ROOT/deploy/cerbos/selftest" ;;

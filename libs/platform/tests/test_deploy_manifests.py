@@ -144,11 +144,19 @@ def test_compose_cerbos_mounts_every_services_policies():
         service = policies.parent.name
         wanted = f"../../services/{service}/policies:/policies/{service}:ro"
         assert wanted in mounts, f"cerbos does not mount {policies.relative_to(ROOT)}"
-        # deploy/cerbos.sh merges each policies/_schemas into one root _schemas/; a plain
-        # mount cannot, so a service that adds schemas must be handled here first.
-        assert not (policies / "_schemas").exists(), f"{service}: _schemas needs merging"
+        # the schemas live in the one root folder, policies/_schemas (deploy/cerbos.sh)
+        assert not (policies / "_schemas").exists(), f"{service}: schemas go in policies/_schemas"
+    assert "../../policies/_schemas:/policies/_schemas:ro" in mounts
     for mount in mounts:
         assert (COMPOSE_DIR / mount.split(":")[0]).exists(), f"cerbos mounts missing {mount}"
+
+
+def test_every_cerbos_config_rejects_requests_that_do_not_fit_the_schemas():
+    # a request whose attributes a schema refuses is denied, not decided on a guess
+    compose_config = yaml.safe_load((COMPOSE_DIR / "cerbos.yaml").read_text())
+    assert compose_config["schema"] == {"enforcement": "reject"}
+    assert yaml.safe_load(containers.CERBOS_CONFIG)["schema"] == {"enforcement": "reject"}
+    assert "schema:\n  enforcement: reject" in (DEPLOY / "cerbos.sh").read_text()
 
 
 def test_compose_postgres_creates_a_database_per_service():

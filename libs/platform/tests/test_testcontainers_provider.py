@@ -177,19 +177,18 @@ def test_a_component_that_fails_to_start_takes_the_started_ones_down(fake_engine
     assert postgres.stopped and not provider.containers
 
 
-def test_policies_are_assembled_with_one_root_schemas_folder(tmp_path):
-    for service, schema in (("cases", "case.json"), ("referrals", "referral.json")):
-        (tmp_path / "services" / service / "policies" / "_schemas").mkdir(parents=True)
+def test_policies_are_assembled_with_the_one_root_schemas_folder(tmp_path):
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "case.json").write_text("{}")
+    for service in ("cases", "referrals"):
+        (tmp_path / "services" / service / "policies").mkdir(parents=True)
         (tmp_path / "services" / service / "policies" / "policy.yaml").write_text("x: 1\n")
-        (tmp_path / "services" / service / "policies" / "_schemas" / schema).write_text("{}")
-    assembled = assemble_policies(tmp_path / "out", tmp_path / "services")
-    assert sorted(p.name for p in (assembled / "_schemas").iterdir()) == [
-        "case.json",
-        "referral.json",
-    ]
-    assert not (assembled / "cases" / "_schemas").exists()
+    assembled = assemble_policies(
+        tmp_path / "out", tmp_path / "services", schemas=tmp_path / "schemas"
+    )
+    assert [p.name for p in (assembled / "_schemas").iterdir()] == ["case.json"]
     assert (assembled / "referrals" / "policy.yaml").is_file()
 
-    (tmp_path / "services" / "referrals" / "policies" / "_schemas" / "case.json").write_text("{}")
-    with pytest.raises(RuntimeError, match="defined by two services"):
-        assemble_policies(tmp_path / "out", tmp_path / "services")
+    (tmp_path / "services" / "referrals" / "policies" / "_schemas").mkdir()
+    with pytest.raises(RuntimeError, match="schemas live in policies/_schemas"):
+        assemble_policies(tmp_path / "out", tmp_path / "services", schemas=tmp_path / "schemas")

@@ -55,6 +55,13 @@ def request_resource(row: Any) -> PolicyResource:
     )
 
 
+def new_request_resource(agency_org_id: UUID | None) -> PolicyResource:
+    """A request about to be made to the agency linked to `agency_org_id` (None: none yet)."""
+    return PolicyResource(
+        "agency_request", "new", {"agency_org_id": str(agency_org_id or ""), "status": "pending"}
+    )
+
+
 async def _links(ctx: SharingContext) -> dict[str, UUID]:
     rows = await ctx.session.execute(select(agency_links))
     return {row.agency: row.organisation_id for row in rows}
@@ -115,9 +122,7 @@ async def create_request(
 ) -> InformationRequestView:
     agreement = AGREEMENTS[command.agency]
     linked = (await _links(ctx)).get(command.agency.value)
-    resource = PolicyResource(
-        "agency_request", "new", {"agency_org_id": str(linked or ""), "status": "pending"}
-    )
+    resource = new_request_resource(linked)
     if not await ctx.access.allowed(AGENCY_REQUEST, resource, "create"):
         raise Forbidden("only Central Investigation makes information requests to agencies")
     problems = [

@@ -41,6 +41,15 @@ class Context:
     student_key: Callable[[str], str]
 
 
+def feed_caller(principal: Principal) -> PolicyPrincipal:
+    """The feeds' caller as the policy sees it: from the verified token alone (a machine
+    identity is in no staff projection)."""
+    attr: dict[str, object] = {"is_service": principal.is_service}
+    if principal.organisation_id is not None:
+        attr["org_id"] = str(principal.organisation_id)
+    return PolicyPrincipal(principal.id, list(principal.roles), attr)
+
+
 async def authorise_feed(
     policy: PolicyClient,
     database: Database,
@@ -49,11 +58,7 @@ async def authorise_feed(
     feed: PolicyResource = FEED,
 ) -> None:
     """403 unless the caller is the feed's machine identity; a refusal is audited."""
-    attr: dict[str, object] = {"is_service": principal.is_service}
-    if principal.organisation_id is not None:
-        attr["org_id"] = str(principal.organisation_id)
-    caller = PolicyPrincipal(principal.id, list(principal.roles), attr)
-    if await policy.is_allowed(caller, feed, "report"):
+    if await policy.is_allowed(feed_caller(principal), feed, "report"):
         return
     decision = access_decision(
         principal,

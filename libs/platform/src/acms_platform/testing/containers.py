@@ -26,12 +26,13 @@ import httpx
 
 from acms_platform.settings import SERVICE_PORTS, Settings
 from acms_platform.testing.infra import REPO_ROOT, Endpoints
+from acms_platform.testing.pdp import SCHEMA_ENFORCEMENT, assemble_policies
 
 POSTGRES_IMAGE = "postgres:15-bookworm"
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 CERBOS_IMAGE = "ghcr.io/cerbos/cerbos:0.55.0"
 COMPONENTS = ("postgres", "kafka", "cerbos")
-CERBOS_CONFIG = """\
+CERBOS_CONFIG = f"""\
 server:
   httpListenAddr: ":3592"
   grpcListenAddr: ":3593"
@@ -40,6 +41,8 @@ storage:
   disk:
     directory: /acms/policies
     watchForChanges: false
+schema:
+  enforcement: {SCHEMA_ENFORCEMENT}
 audit:
   enabled: false
 telemetry:
@@ -120,26 +123,6 @@ def import_docker_container() -> Any:
             f"({error})"
         ) from None
     return DockerContainer
-
-
-def assemble_policies(destination: Path, services_dir: Path = REPO_ROOT / "services") -> Path:
-    """Every services/<svc>/policies into destination/<svc>, each `_schemas/` merged into
-    destination/_schemas (as deploy/cerbos.sh assembles them for the local PDP)."""
-    shutil.rmtree(destination, ignore_errors=True)
-    destination.mkdir(parents=True)
-    for source in sorted(services_dir.glob("*/policies")):
-        target = destination / source.parent.name
-        shutil.copytree(source, target)
-        schemas = target / "_schemas"
-        if schemas.is_dir():
-            for schema in sorted(p for p in schemas.rglob("*") if p.is_file()):
-                merged = destination / "_schemas" / schema.relative_to(schemas)
-                if merged.exists():
-                    raise RuntimeError(f"cerbos schema {merged.name} defined by two services")
-                merged.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(schema, merged)
-            shutil.rmtree(schemas)
-    return destination
 
 
 def wait_until(

@@ -99,19 +99,24 @@ async def _pending(ctx: Context, account_id: UUID, role: Role) -> Any:
     return grant
 
 
-async def _resource(ctx: Context, grant: Any) -> PolicyResource:
-    account = await repository.get_account(ctx.session, grant.account_id)
-    assert account is not None  # a foreign key
+def grant_resource(grant: Any, org_type: str) -> PolicyResource:
+    """A waiting grant as the policy sees it; `org_type`: of the account it is for."""
     return PolicyResource(
         ROLE_GRANT.name,
         str(grant.id),
         {
             "account_id": str(grant.account_id),
-            "org_type": account.org_type,
+            "org_type": org_type,
             "role": grant.role,
             "requested_by": str(grant.requested_by),
         },
     )
+
+
+async def _resource(ctx: Context, grant: Any) -> PolicyResource:
+    account = await repository.get_account(ctx.session, grant.account_id)
+    assert account is not None  # a foreign key
+    return grant_resource(grant, account.org_type)
 
 
 async def _decide(ctx: Context, actor: Actor, grant_id: UUID, outcome: str) -> None:

@@ -15,8 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from acms_platform.access import Actor, Decision, RequestAccess, ResourceKind
 from acms_platform.outbox import Outbox
 from acms_platform.policy import PolicyClient, PolicyResource
+from acms_referrals.domain import Status
 
-__all__ = ["KIND", "REFERRAL", "TIER_ACTIONS", "Actor", "Context", "referral_resource"]
+__all__ = [
+    "KIND",
+    "REFERRAL",
+    "TIER_ACTIONS",
+    "Actor",
+    "Context",
+    "new_referral_resource",
+    "referral_resource",
+]
 
 KIND = "referral"
 # The tiers of a request (ACCESS-MODEL section 3), and `school`: where the request is now
@@ -54,6 +63,15 @@ def referral_resource(row: Row[Any], **extra: str) -> PolicyResource:
         **extra,
     }
     return PolicyResource(KIND, str(row.id), attr)
+
+
+def new_referral_resource(school_id: UUID | None, school_region: str | None) -> PolicyResource:
+    """A request about to be made, as the policy sees it (its policy ignores the stored
+    attributes' schema for `create`)."""
+    attr: dict[str, Any] = {"status": Status.DRAFT.value, "school_id": _text(school_id)}
+    if school_region is not None:
+        attr["school_region"] = school_region
+    return PolicyResource(KIND, "new", attr)
 
 
 @dataclass

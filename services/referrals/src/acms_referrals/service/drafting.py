@@ -11,7 +11,6 @@ from acms_contracts.referrals import (
     ReferralSubmitted,
     ReferralWithdrawn,
 )
-from acms_platform.policy import PolicyResource
 from acms_referrals import repository
 from acms_referrals.domain import Status, missing_for_submit
 from acms_referrals.errors import Forbidden, Incomplete, Invalid
@@ -23,7 +22,13 @@ from acms_referrals.schemas import (
     VersionOnly,
 )
 from acms_referrals.service import reading, transitions
-from acms_referrals.service.context import KIND, REFERRAL, TIER_ACTIONS, Actor, Context
+from acms_referrals.service.context import (
+    REFERRAL,
+    TIER_ACTIONS,
+    Actor,
+    Context,
+    new_referral_resource,
+)
 from acms_referrals.service.reading import view_referral
 from acms_referrals.tables import organisations, staff_members
 
@@ -40,10 +45,7 @@ async def _school_region(ctx: Context, school_id: UUID | None) -> str | None:
 async def _authorise_create(ctx: Context, actor: Actor, school_id: UUID | None) -> str | None:
     """Whether the actor may make a request for `school_id`; the school's region."""
     region = await _school_region(ctx, school_id)
-    attr: dict[str, Any] = {"status": Status.DRAFT.value, "school_id": str(school_id or "")}
-    if region is not None:
-        attr["school_region"] = region
-    resource = PolicyResource(KIND, "new", attr)
+    resource = new_referral_resource(school_id, region)
     if not await ctx.access.allowed(REFERRAL, resource, "create"):
         raise Forbidden("not allowed to create a request for support for this school")
     return region
