@@ -40,7 +40,7 @@ def client() -> httpx.AsyncClient:
 
 
 def _trace_of(response: httpx.Response) -> str:
-    version, trace_id, span_id, flags = response.headers["traceresponse"].split("-")
+    version, trace_id, span_id, _flags = response.headers["traceresponse"].split("-")
     assert version == "00" and len(trace_id) == 32 and len(span_id) == 16, response.headers
     return trace_id
 
