@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, PLATFORM_COLLECTOR, REGISTRY, generate_latest
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
@@ -22,7 +21,7 @@ from acms_platform.logs import configure_logging
 from acms_platform.problems import document_errors
 from acms_platform.runtime import Runtime, ServiceDefinition
 from acms_platform.settings import Settings, load_settings
-from acms_platform.telemetry import configure_tracing
+from acms_platform.telemetry import configure_tracing, trace_own_requests
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +64,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)  # outermost: on every response, refusals included
     document_errors(app)
-    FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
-    )
+    trace_own_requests(app, provider, excluded_urls="healthz,readyz,metrics")
     return app
 
 

@@ -104,9 +104,14 @@ class RequestAccess:
             if not answer.allows(action):
                 self.denied(kind, resource.id, action, student_key, "not_allowed")
                 raise kind.not_allowed(action)
+            # The answer to a change shows the record at most in the tiers granted on it.
             self.records.append(
                 AuditedRecord(
-                    kind=kind.name, id=resource.id, student_key=student_key, rule=f"check:{action}"
+                    kind=kind.name,
+                    id=resource.id,
+                    student_key=student_key,
+                    tiers=decision.tiers,
+                    rule=f"check:{action}",
                 )
             )
         return decision
@@ -189,8 +194,10 @@ class RequestAccess:
         return kind.not_found(record_id)
 
     def audit_event(self, status_code: int | None) -> ApiRequestAudited | None:
-        """The request's one audit event, or None if it touched no record."""
-        if not self.records and not self.denials:
+        """The request's one audit event, or None if it was a change that touched no
+        record. A read that returned nothing is recorded too (a search that found no
+        student, or a list the caller sees nothing of, is still someone looking)."""
+        if not self.records and not self.denials and self.method != "GET":
             return None
         principal = self.actor.principal
         return ApiRequestAudited(

@@ -49,7 +49,8 @@ class TrailIndex:
     organisation_id: str | None = None
     roles: tuple[str, ...] = ()
     action: str | None = None
-    # allowed | denied | not_found (a probe of an id that does not exist) | change
+    # allowed | denied | not_found (a probe of an id that does not exist) | none (a read
+    # that returned nothing) | change
     outcome: str | None = None
     rule: str | None = None
     trace_id: str | None = None
@@ -111,8 +112,8 @@ def _access_decision(event: AccessDecisionRecorded, envelope: EventEnvelope) -> 
 def _api_request(event: ApiRequestAudited, envelope: EventEnvelope) -> TrailIndex:
     """The access kit's one event per request: allowed if it returned records (those are
     its accesses, with their tiers); otherwise denied, or not_found if every refusal was a
-    probe of an id that does not exist. The denials of a request that also returned
-    records stay in its stored envelope."""
+    probe of an id that does not exist, or none for a read that found nothing. The denials
+    of a request that also returned records stay in its stored envelope."""
     if event.records:
         outcome = "allowed"
         accesses = tuple(
@@ -120,7 +121,7 @@ def _api_request(event: ApiRequestAudited, envelope: EventEnvelope) -> TrailInde
         )
     else:
         probes = all(d.reason == "not_found" for d in event.denials)
-        outcome = "not_found" if probes and event.denials else "denied"
+        outcome = "not_found" if probes else "denied" if event.denials else "none"
         accesses = tuple(RecordAccess(d.id, d.kind, d.student_key) for d in event.denials)
     rules = sorted({r.rule for r in event.records if r.rule})
     return TrailIndex(
