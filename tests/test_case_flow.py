@@ -209,7 +209,12 @@ def test_a_request_becomes_a_case_that_is_worked_shared_and_closed(system, gatew
     assert wait_until(leader_sees_case, CATCH_UP_SECONDS), gateway.get(case, headers=leader).text
     seen = gateway.get(case, headers=leader).json()
     assert set(seen["tiers"]) == {"basic", "summary", "support_plan", "shared"}
-    assert {i["id"] for i in seen["shared_items"]} == {shared_note["id"], comment.json()["id"]}
+    shared_items = {i["id"]: i["kind"] for i in seen["shared_items"]}
+    assert shared_items == {
+        shared_note["id"]: "note",
+        comment.json()["id"]: "comment",
+        document["id"]: "document",  # never the unshared upload
+    }
     for absent in ("reason_text", "whanau", "student", "sensitive_note_count", "home_address"):
         assert absent not in seen, absent
     assert private_note["text"] not in str(seen) and "violence" not in str(seen)
