@@ -150,8 +150,10 @@ class RunningSystem:
 
 
 @pytest.fixture(scope="module")
-def system(infrastructure):
+def system(infrastructure, request):
+    """A module may set some services' settings: `SYSTEM_SETTINGS = {service: {...}}`."""
     infrastructure.start(["nginx"])
+    module_settings = getattr(request.module, "SYSTEM_SETTINGS", {})
     names = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
     processes: dict[str, ServiceProcess] = {}
     try:
@@ -165,6 +167,7 @@ def system(infrastructure):
                 consumer_group=f"test-{RUN_ID}-{name}-e2e",
                 # every test client is 127.0.0.1: identity's tests cover the per-client throttle
                 sign_in_free_failures_client=100_000,
+                **module_settings.get(name, {}),
             )
             asyncio.run(create_database(settings))
             processes[name] = ServiceProcess(f"acms_{name}.app:create", settings)
@@ -175,6 +178,13 @@ def system(infrastructure):
     finally:
         for process in processes.values():
             process.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(system):
+    """An HTTP client of the running system's gateway."""
+    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+        yield client
 
 
 def service_url(service: str) -> str:

@@ -12,42 +12,14 @@ leader sees exactly what was shared, another school's leader and another ASP see
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from datetime import date
 
-import httpx
 import pytest
 
-# A fresh consumer group reads each topic from its start: on a long-lived Kafka the first
-# projection of a new organisation may wait behind the whole history of earlier runs.
-CATCH_UP_SECONDS = 240
+from acms_platform.testing.flows import CATCH_UP_SECONDS, create_organisation, wait_until
+
 DOCUMENT = b"Attendance plan agreed with whanau, week 3 (demo text, no real person).\n"
-
-
-@pytest.fixture(scope="module")
-def gateway(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
-        yield client
-
-
-def wait_until(condition, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return False
-
-
-def _organisation(gateway, admin, org_type: str, name: str) -> str:
-    created = gateway.post(
-        "/api/identity/organisations",
-        json={"org_type": org_type, "name": f"{name} {uuid.uuid4().hex[:6]}", "region": "Otago"},
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    return created.json()["id"]
 
 
 def _request_body(school_id: str, tag: str) -> dict:
@@ -73,10 +45,10 @@ def _request_body(school_id: str, tag: str) -> dict:
 def test_a_request_becomes_a_case_that_is_worked_shared_and_closed(system, gateway):
     admin = system.admin_headers()
     ministry = gateway.get("/api/identity/me", headers=admin).json()["organisation_id"]
-    school = _organisation(gateway, admin, "school", "Matai School")
-    other_school = _organisation(gateway, admin, "school", "Hinau School")
-    asp = _organisation(gateway, admin, "asp", "Te Ara Attendance")
-    other_asp = _organisation(gateway, admin, "asp", "Pūriri Attendance")
+    school = create_organisation(gateway, admin, "school", "Matai School")
+    other_school = create_organisation(gateway, admin, "school", "Hinau School")
+    asp = create_organisation(gateway, admin, "asp", "Te Ara Attendance")
+    other_asp = create_organisation(gateway, admin, "asp", "Pūriri Attendance")
     tag = uuid.uuid4().hex[:8]
     emails = {
         "staff": (school, "school_staff"),
@@ -237,7 +209,12 @@ def test_a_request_becomes_a_case_that_is_worked_shared_and_closed(system, gatew
     assert wait_until(leader_sees_case, CATCH_UP_SECONDS), gateway.get(case, headers=leader).text
     seen = gateway.get(case, headers=leader).json()
     assert set(seen["tiers"]) == {"basic", "summary", "support_plan", "shared"}
-    assert {i["id"] for i in seen["shared_items"]} == {shared_note["id"], comment.json()["id"]}
+    shared_items = {i["id"]: i["kind"] for i in seen["shared_items"]}
+    assert shared_items == {
+        shared_note["id"]: "note",
+        comment.json()["id"]: "comment",
+        document["id"]: "document",  # never the unshared upload
+    }
     for absent in ("reason_text", "whanau", "student", "sensitive_note_count", "home_address"):
         assert absent not in seen, absent
     assert private_note["text"] not in str(seen) and "violence" not in str(seen)

@@ -7,69 +7,26 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
-import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 
 from acms_contracts import topics
+from acms_platform.testing.flows import (
+    CATCH_UP_SECONDS,
+    create_organisation,
+    enrol_feed_headers,
+    wait_until,
+)
 from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin, student_key_for_test
-
-
-@pytest.fixture(scope="module")
-def gateway(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
-        yield client
-
-
-# A fresh consumer group reads each topic from its start: on a long-lived Kafka the first
-# projection of a new organisation may wait behind the whole history of earlier runs.
-CATCH_UP_SECONDS = 240
-
-
-def wait_until(condition, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return False
-
-
-def _school(gateway, admin, name: str) -> str:
-    created = gateway.post(
-        "/api/identity/organisations",
-        json={"org_type": "school", "name": f"{name} {uuid.uuid4().hex[:6]}", "region": "Otago"},
-        headers=admin,
-    )
-    assert created.status_code == 201, created.text
-    return created.json()["id"]
-
-
-def _enrol_feed_headers(gateway, admin) -> dict[str, str]:
-    """The ENROL system's machine identity: a client of the Ministry with role enrol_feed,
-    created by the platform admin, signing in with client credentials."""
-    ministry = gateway.get("/api/identity/me", headers=admin).json()["organisation_id"]
-    client = gateway.post(
-        "/api/identity/clients",
-        json={"organisation_id": ministry, "display_name": "ENROL feed", "roles": ["enrol_feed"]},
-        headers=admin,
-    )
-    assert client.status_code == 201, client.text
-    credentials = {k: client.json()[k] for k in ("client_id", "client_secret")}
-    token = gateway.post("/api/identity/token/client", json=credentials)
-    assert token.status_code == 200, token.text
-    return {"authorization": f"Bearer {token.json()['access_token']}"}
 
 
 def test_enrol_move_takes_the_request_from_the_old_school_to_the_new(system, gateway):
     admin = system.admin_headers()
-    old_school = _school(gateway, admin, "Rimu School")
-    new_school = _school(gateway, admin, "Miro School")
+    old_school = create_organisation(gateway, admin, "school", "Rimu School")
+    new_school = create_organisation(gateway, admin, "school", "Miro School")
     tag = uuid.uuid4().hex[:8]
     system.create_accounts(
         old_school,
@@ -80,7 +37,7 @@ def test_enrol_move_takes_the_request_from_the_old_school_to_the_new(system, gat
     old_leader = system.sign_in(f"old-leader-{tag}@test.example.org")
     old_staff = system.sign_in(f"old-staff-{tag}@test.example.org")
     new_leader = system.sign_in(f"new-leader-{tag}@test.example.org")
-    enrol_feed = _enrol_feed_headers(gateway, admin)
+    enrol_feed = enrol_feed_headers(gateway, admin)
 
     nsn = str(random.randint(100_000_000, 999_999_999))
     family = f"Tane{tag}"
@@ -195,13 +152,14 @@ def test_one_students_events_share_one_key_and_partition_in_order_across_service
     the deployment's secret: the student's events of both services are on one partition of
     each topic, in the order they happened, and the audit of reading them names that key."""
     admin = system.admin_headers()
-    first, second = _school(gateway, admin, "Kauri School"), _school(gateway, admin, "Tōtara")
+    first = create_organisation(gateway, admin, "school", "Kauri School")
+    second = create_organisation(gateway, admin, "school", "Tōtara")
     tag = uuid.uuid4().hex[:8]
     staff_email, leader_email = f"staff-{tag}@test.example.org", f"leader-{tag}@test.example.org"
     system.create_accounts(first, {staff_email: "school_staff"})
     system.create_accounts(second, {leader_email: "school_leader"})
     staff, leader = system.sign_in(staff_email), system.sign_in(leader_email)
-    enrol_feed = _enrol_feed_headers(gateway, admin)
+    enrol_feed = enrol_feed_headers(gateway, admin)
     nsn = str(random.randint(100_000_000, 999_999_999))
     key = student_key_for_test(nsn)
     draft = {"student": {"nsn": nsn, "given_name": "Aroha", "family_name": f"Ngata{tag}"},

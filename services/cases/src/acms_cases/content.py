@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.engine import Row
 
-from acms_cases import domain, repository
+from acms_cases import documents, domain, repository
 from acms_cases.content_schemas import (
     MODELS,
     TEXT_FIELDS,
@@ -171,7 +171,7 @@ async def case_view_content(
     ctx: Context, row: Row[Any], granted: list[str]
 ) -> tuple[SupportPlanView | None, list[Any]]:
     """What the case's own view carries: the support plan (if the caller reads it) and the
-    items shared with the school (`shared` tier)."""
+    items and documents shared with the school (`shared` tier)."""
     tiers = set(granted)
     plan = None
     if domain.may_read_kind(ItemKind.SUPPORT_PLAN, tiers):
@@ -183,6 +183,10 @@ async def case_view_content(
         for kind in sorted(domain.SHAREABLE):
             rows = await repository.items_with_versions(ctx.session, row.id, kind=kind.value)
             shared.extend(v for v in views_of(rows, tiers)[0] if v.shared)
+        # Documents live in their own tables: shared at their current version, exactly as
+        # the documents list shows them to these tiers.
+        found = await documents.visible_documents(ctx.session, row.id, tiers)
+        shared.extend(d for d in found if d.shared)
     return plan, shared
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,3 +66,18 @@ async def documents_with_versions(
 
 async def blob_is_recorded(session: AsyncSession, blob_key: str) -> bool:
     return bool(await session.scalar(select(exists().where(versions.c.blob_key == blob_key))))
+
+
+async def count_not_sensitive(session: AsyncSession, case_id: UUID) -> int:
+    """How many documents of the case are not labelled sensitive at their current version."""
+    statement = (
+        select(func.count())
+        .select_from(case_documents)
+        .join(
+            versions,
+            (versions.c.document_id == case_documents.c.id)
+            & (versions.c.version == case_documents.c.current_version),
+        )
+        .where(case_documents.c.case_id == case_id, versions.c.sensitive.is_(False))
+    )
+    return int(await session.scalar(statement) or 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -18,6 +20,7 @@ class DocumentVersion(BaseModel):
 
 
 class DocumentView(BaseModel):
+    kind: Literal["document"] = "document"
     id: str
     case_id: str
     version: int = Field(description="the current version")

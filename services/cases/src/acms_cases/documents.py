@@ -29,6 +29,7 @@ from uuid import UUID, uuid4
 
 from fastapi import Request
 from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from acms_cases import document_repository as docs
 from acms_cases import repository
@@ -249,9 +250,14 @@ def _version(v: Row[Any]) -> DocumentVersion:
     )
 
 
+def _current(versions: list[Row[Any]]) -> Row[Any]:
+    return next(v for v in versions if v.version == v.current_version)
+
+
 def _view(versions: list[Row[Any]], tiers: set[str]) -> DocumentView:
-    current = next(v for v in versions if v.version == v.current_version)
+    current = _current(versions)
     return DocumentView(
+        kind="document",  # set, so the case view (which drops unset fields) keeps it
         id=str(current.id),
         case_id=str(current.case_id),
         version=current.version,
@@ -279,18 +285,26 @@ async def _readable_case(ctx: Context, case_id: UUID) -> tuple[Row[Any], set[str
     return row, tiers
 
 
+async def visible_documents(
+    session: AsyncSession, case_id: UUID, tiers: set[str]
+) -> list[DocumentView]:
+    """The case's documents whose current version these tiers read, oldest first, each
+    with the versions they read: the documents list, and the case view's shared items."""
+    grouped: dict[UUID, list[Row[Any]]] = {}
+    for version in await docs.documents_with_versions(session, case_id):
+        grouped.setdefault(version.id, []).append(version)
+    return [
+        _view(versions, tiers)
+        for versions in grouped.values()
+        if visible(_current(versions), tiers)
+    ]
+
+
 async def documents(ctx: Context, case_id: UUID) -> list[DocumentView]:
     """The documents whose current version the caller may see, each with the versions
     they may see."""
     row, tiers = await _readable_case(ctx, case_id)
-    grouped: dict[UUID, list[Row[Any]]] = {}
-    for version in await docs.documents_with_versions(ctx.session, row.id):
-        grouped.setdefault(version.id, []).append(version)
-    views = [
-        _view(versions, tiers)
-        for versions in grouped.values()
-        if visible(next(v for v in versions if v.version == v.current_version), tiers)
-    ]
+    views = await visible_documents(ctx.session, row.id, tiers)
     returned = sorted({version_tier(v.sensitive, v.shared) for v in views})
     ctx.access.returned(CASE, row.id, row.student_key, returned, "check:view")
     return views
@@ -299,14 +313,18 @@ async def documents(ctx: Context, case_id: UUID) -> list[DocumentView]:
 async def content(
     ctx: Context, store: BlobStore, case_id: UUID, document_id: UUID, version: int | None
 ) -> tuple[Row[Any], AsyncIterator[bytes]]:
-    """One version (default: the current one) the caller may see (else 404), its bytes
+    """One version (default: the current one) of a document the caller may see, the
+    version visible to them too (else 404), its bytes
     checked against the recorded SHA-256 before the first is sent (503 if they differ or
     are gone), and the stream that sends them, hashed again on the way."""
     row, tiers = await _readable_case(ctx, case_id)
     rows = await docs.documents_with_versions(ctx.session, row.id, document_id)
     wanted = version or (rows[0].current_version if rows else 0)
     found = next((v for v in rows if v.version == wanted), None)
-    if found is None or not visible(found, tiers):
+    # A document is the caller's only while its current version is (as in the list): an
+    # earlier version shared with the school is not, once a later one is unshared or
+    # labelled sensitive.
+    if found is None or not visible(found, tiers) or not visible(_current(rows), tiers):
         ctx.access.denied(CASE, row.id, "view_document", row.student_key, "not_visible")
         raise NotFound(f"no document {document_id} (version {wanted}) on this case")
     actual = await _digest(store.open(found.blob_key), found.blob_key)

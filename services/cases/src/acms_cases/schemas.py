@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from acms_cases.content_schemas import ItemView, SupportPlanView
+from acms_cases.document_schemas import DocumentView
 from acms_platform.access import TieredView, tier_field
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -54,6 +55,10 @@ class ChangePrimaryContact(Strict):
 
 # --- Responses ---------------------------------------------------------------------------
 
+# What the case view's `shared` tier carries: items of any kind, and documents (their own
+# tables, the same view as the documents list), told apart by `kind`.
+SharedItem = Annotated[ItemView | DocumentView, Field(discriminator="kind")]
+
 
 class CaseView(TieredView):
     id: str | None = tier_field("basic")
@@ -83,6 +88,9 @@ class CaseView(TieredView):
     activity_count: int | None = tier_field(
         "summary", description="activities not labelled sensitive"
     )
+    document_count: int | None = tier_field(
+        "summary", description="documents not labelled sensitive (at their current version)"
+    )
     updated_at: str | None = tier_field("summary", description="ISO 8601")
     home_address: dict[str, Any] | None = tier_field(
         "demographic", description="the student's last known home address"
@@ -92,9 +100,10 @@ class CaseView(TieredView):
         "support_plan",
         description="the detailed support plan (null: none yet); in the case's own view only",
     )
-    shared_items: list[ItemView] | None = tier_field(
+    shared_items: list[SharedItem] | None = tier_field(
         "shared",
-        description="notes and comments shared with the school; in the case's own view only",
+        description="the notes, comments and documents (at their current version) shared "
+        "with the school; in the case's own view only",
     )
     student: dict[str, Any] | None = tier_field("full", description="as the request wrote it")
     whanau: list[dict[str, Any]] | None = tier_field("full")

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from acms_cases import content, repository, team
+from acms_cases import content, document_repository, repository, team
 from acms_cases.context import (
     CASE,
     SYSTEM,
@@ -209,6 +209,9 @@ async def project(
         numbers = await repository.item_counts(ctx.session, row.id)
         groups["summary"]["note_count"] = numbers.get(("note", False), 0)
         groups["summary"]["activity_count"] = numbers.get(("activity", False), 0)
+        groups["summary"]["document_count"] = await document_repository.count_not_sensitive(
+            ctx.session, row.id
+        )
         groups["sensitive"] = {"sensitive_note_count": numbers.get(("note", True), 0)}
         plan, shared_items = await content.case_view_content(ctx, row, tiers)
         groups["support_plan"] = {"support_plan": plan}
