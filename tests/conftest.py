@@ -183,7 +183,7 @@ def system(infrastructure, request):
 @pytest.fixture(scope="module")
 def gateway(system):
     """An HTTP client of the running system's gateway."""
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
+    with httpx.Client(base_url=system.gateway_url, timeout=120) as client:
         yield client
 
 

@@ -29,17 +29,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from acms_platform.testing.flows import CATCH_UP_SECONDS, request_body
+
 SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
 STUDENT_RECORDS = {"referral_id", "case_id", "request_id", "consent_id", "share_id"}
 STUDENT_FIELDS = {"nsn", "student_key"}
 RECEIPT = {"id", "status", "version", "reference", "prosecution_notified"}
-CATCH_UP_SECONDS = 240
 TRAIL_SECONDS = 120
 DOCUMENT = b"Attendance plan agreed with whanau (coverage test, no real person).\n"
 
@@ -177,25 +178,6 @@ def _organisation(world: World, org_type: str, name: str) -> str:
     return created["id"]
 
 
-def request_body(school_id: str, nsn: str) -> dict:
-    return {
-        "student": {
-            "nsn": nsn,
-            "given_name": "Mere",
-            "family_name": "Coverage",
-            "date_of_birth": date(date.today().year - 12, 3, 4).isoformat(),
-            "year_level": 7,
-            "address": {"line1": "3 Kauri Road", "city": "Dunedin", "postcode": "9016"},
-        },
-        "school_id": school_id,
-        "whanau": [{"name": "Rangi Coverage", "relationship": "parent", "phone": "021 000 0202"}],
-        "reason_category": "chronic_absence",
-        "reason_text": "Attended 55% of half-days this term (coverage test).",
-        "actions_taken": "A whānau hui.",
-        "pastoral": {"iep": "none"},
-    }
-
-
 def build_world(system, gateway: httpx.Client) -> World:
     world = World(gateway, system)
     world.emails["admin"] = system.admin_email
@@ -250,11 +232,11 @@ def build_world(system, gateway: httpx.Client) -> World:
 def _requests_and_a_case(world: World) -> None:
     nsn = str(random.randint(100_000_000, 999_999_999))
     world.made["nsn"] = nsn
-    body = request_body(world.orgs["school"], nsn)
+    body = request_body(world.orgs["school"], "Coverage", nsn)
     draft = world.until("staff", "POST", "/api/referrals/referrals", 201, json=body)
     world.made["draft"] = world.until(
         "staff", "POST", "/api/referrals/referrals", 201,
-        json=request_body(world.orgs["school"], str(random.randint(100_000_000, 999_999_999))),
+        json=request_body(world.orgs["school"], "Coverage"),
     )  # fmt: skip
     request = f"/api/referrals/referrals/{draft['id']}"
     world.made["request"] = draft
@@ -444,12 +426,12 @@ def _at(template: str) -> Callable[[World], str]:
 
 def _draft_update(world: World, who: str) -> dict:
     current = world.call("staff", "GET", f"/api/referrals/referrals/{world.made['draft']['id']}")
-    body = request_body(world.orgs["school"], current["nsn"])
+    body = request_body(world.orgs["school"], "Coverage", current["nsn"])
     return {"json": {**body, "version": current["version"]}}
 
 
 def _new_request(world: World, who: str) -> dict:
-    return {"json": request_body(world.orgs["school"], str(random.randint(10**8, 10**9 - 1)))}
+    return {"json": request_body(world.orgs["school"], "Coverage")}
 
 
 def _nsn(world: World, who: str) -> dict:

@@ -11,34 +11,18 @@ leader sees exactly what was shared, another school's leader and another ASP see
 
 from __future__ import annotations
 
-import random
 import uuid
-from datetime import date
 
 import pytest
 
-from acms_platform.testing.flows import CATCH_UP_SECONDS, create_organisation, wait_until
+from acms_platform.testing.flows import (
+    CATCH_UP_SECONDS,
+    create_organisation,
+    request_body,
+    wait_until,
+)
 
 DOCUMENT = b"Attendance plan agreed with whanau, week 3 (demo text, no real person).\n"
-
-
-def _request_body(school_id: str, tag: str) -> dict:
-    return {
-        "student": {
-            "nsn": str(random.randint(100_000_000, 999_999_999)),
-            "given_name": "Hemi",
-            "family_name": f"Walker{tag}",
-            "date_of_birth": date(date.today().year - 11, 5, 2).isoformat(),
-            "year_level": 6,
-            "address": {"line1": "7 Rata Street", "city": "Dunedin", "postcode": "9016"},
-        },
-        "school_id": school_id,
-        "whanau": [{"name": "Ana Walker", "relationship": "parent", "phone": "021 000 0101"}],
-        "reason_category": "chronic_absence",
-        "reason_text": "Attended 52% of half-days this term.",
-        "actions_taken": "Two whānau hui; a morning check-in with the dean.",
-        "pastoral": {"iep": "Reading support"},
-    }
 
 
 @pytest.mark.timeout(900)  # several Kafka catch-ups, each bounded below
@@ -69,7 +53,7 @@ def test_a_request_becomes_a_case_that_is_worked_shared_and_closed(system, gatew
     created: dict = {}
 
     def create_draft() -> bool:
-        body = _request_body(school, tag)
+        body = request_body(school, f"Walker{tag}")
         response = gateway.post("/api/referrals/referrals", json=body, headers=as_["staff"])
         created.update(status=response.status_code, body=response.json())
         return response.status_code == 201

@@ -11,29 +11,9 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-import httpx
-import pytest
+from acms_platform.testing.flows import enrol_feed_headers
 
 HEADER = "nsn,school_id,student_type,year_level,enrolled_on,left_on,leaving_reason\n"
-
-
-@pytest.fixture(scope="module")
-def gateway(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=120) as client:
-        yield client
-
-
-def _feed_headers(gateway, admin) -> dict[str, str]:
-    ministry = gateway.get("/api/identity/me", headers=admin).json()["organisation_id"]
-    client = gateway.post(
-        "/api/identity/clients",
-        json={"organisation_id": ministry, "display_name": "ENROL feed", "roles": ["enrol_feed"]},
-        headers=admin,
-    )
-    assert client.status_code == 201, client.text
-    credentials = {k: client.json()[k] for k in ("client_id", "client_secret")}
-    token = gateway.post("/api/identity/token/client", json=credentials)
-    return {"authorization": f"Bearer {token.json()['access_token']}"}
 
 
 def _upload(gateway, feed, body) -> dict:
@@ -58,7 +38,7 @@ def test_an_enrol_file_above_a_mebibyte_streams_through_the_gateway(system, gate
               "region": "Otago"},
         headers=admin,
     ).json()["id"]  # fmt: skip
-    feed = _feed_headers(gateway, admin)
+    feed = enrol_feed_headers(gateway, admin)
     first = 900_000_000 + random.randint(0, 9_000_000) * 10
 
     def line(i: int) -> str:

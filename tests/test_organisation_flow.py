@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 import uuid
 
-import httpx
 import pytest
+
+from acms_platform.testing.flows import wait_until
 
 SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
 PROJECTING = SERVICES[1:]
@@ -73,12 +74,6 @@ def test_bad_organisation_input_is_422_naming_the_field(system, gateway, body, f
     assert field in response.json()["detail"]
 
 
-@pytest.fixture(scope="module")
-def gateway(system):
-    with httpx.Client(base_url=system.gateway_url, timeout=30) as client:
-        yield client
-
-
 def test_a_role_revoked_in_identity_stops_working_in_referrals(system, gateway):
     admin = system.admin_headers()
     school = gateway.post(
@@ -117,12 +112,3 @@ def test_a_role_revoked_in_identity_stops_working_in_referrals(system, gateway):
     assert wait_until(lambda: create_draft() == 401), (
         f"revoked role still works in referrals: {create_draft()}"
     )
-
-
-def wait_until(condition, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return False

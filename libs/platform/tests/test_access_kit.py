@@ -15,11 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 from acms_platform.access import Account, Membership, TieredView, plan_condition, tier_field
 from acms_platform.access.actor import actor_of
-from acms_platform.app import create_app
 from acms_platform.errors import NotAuthenticated, NotFound
-from acms_platform.runtime import ServiceDefinition
-from acms_platform.settings import Settings
-from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
+from acms_platform.testing.probe import probe_client
 from acms_platform.tokens import AccessClaims, InvalidToken, Principal, principal_from_claims
 
 ORG = uuid.uuid4()
@@ -242,13 +239,7 @@ async def unauthenticated() -> None:
 
 @pytest.fixture
 def client() -> httpx.AsyncClient:
-    definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(
-        definition,
-        [router],
-        Settings(service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET),
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
+    return probe_client(router, Path(__file__).parent)
 
 
 @pytest.mark.asyncio

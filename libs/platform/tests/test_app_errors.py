@@ -7,10 +7,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from acms_platform.app import create_app
-from acms_platform.runtime import ServiceDefinition
-from acms_platform.settings import Settings
-from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
+from acms_platform.testing.probe import probe_client
 
 router = APIRouter()
 
@@ -27,13 +24,7 @@ async def constraint() -> None:
 
 @pytest.fixture
 def client() -> httpx.AsyncClient:
-    definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(
-        definition,
-        [router],
-        Settings(service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET),
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
+    return probe_client(router, Path(__file__).parent)
 
 
 @pytest.mark.asyncio

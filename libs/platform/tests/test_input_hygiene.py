@@ -13,6 +13,7 @@ from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
 from acms_platform.settings import Settings
 from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
+from acms_platform.testing.probe import probe_client
 
 router = APIRouter()
 reached: list[str] = []
@@ -52,15 +53,7 @@ def sync_search(q: str = "") -> list[str]:
 @pytest.fixture
 def client() -> httpx.AsyncClient:
     reached.clear()
-    definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(
-        definition,
-        [router],
-        Settings(
-            service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET, max_body_bytes=4096
-        ),
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
+    return probe_client(router, Path(__file__).parent, max_body_bytes=4096)
 
 
 def _fields(response: httpx.Response) -> list[str]:

@@ -7,10 +7,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 
-from acms_platform.app import create_app
-from acms_platform.runtime import ServiceDefinition
-from acms_platform.settings import Settings
-from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
+from acms_platform.testing.probe import probe_client
 
 router = APIRouter()
 
@@ -30,15 +27,7 @@ EXPECTED = {
 
 @pytest.fixture
 def client() -> httpx.AsyncClient:
-    definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(
-        definition,
-        [router],
-        Settings(
-            service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET, max_body_bytes=1024
-        ),
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
+    return probe_client(router, Path(__file__).parent, max_body_bytes=1024)
 
 
 def assert_secured(response: httpx.Response) -> None:

@@ -9,11 +9,8 @@ import httpx
 import pytest
 from fastapi import APIRouter, Request
 
-from acms_platform.app import create_app
-from acms_platform.runtime import ServiceDefinition
-from acms_platform.settings import Settings
 from acms_platform.telemetry import current_trace_context, current_trace_id
-from acms_platform.testing.plugin import TEST_STUDENT_KEY_SECRET
+from acms_platform.testing.probe import probe_client
 
 router = APIRouter()
 CHOSEN = "0af7651916cd43dd8448eb211c80319c"
@@ -30,13 +27,7 @@ async def pupil(pupil_id: int, request: Request) -> dict[str, object]:
 
 @pytest.fixture
 def client() -> httpx.AsyncClient:
-    definition = ServiceDefinition(name="probe", root=Path(__file__).parent)
-    app = create_app(
-        definition,
-        [router],
-        Settings(service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET),
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
+    return probe_client(router, Path(__file__).parent)
 
 
 def _trace_of(response: httpx.Response) -> str:

@@ -1,12 +1,14 @@
 """What the end-to-end tests (`tests/`) share when they drive the system through the
 gateway: a bounded wait for what Kafka delivers eventually, organisations made by the
-platform admin, and the ENROL feed's machine identity."""
+platform admin, the ENROL feed's machine identity and a school's request for support."""
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 
 import httpx
 
@@ -52,3 +54,25 @@ def enrol_feed_headers(gateway: httpx.Client, admin: dict[str, str]) -> dict[str
     token = gateway.post("/api/identity/token/client", json=credentials)
     assert token.status_code == 200, token.text
     return {"authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def request_body(school_id: str, family_name: str = "Walker", nsn: str | None = None) -> dict:
+    """A school's request for support for a fake student (a random NSN unless given)."""
+    return {
+        "student": {
+            "nsn": nsn or str(random.randint(100_000_000, 999_999_999)),
+            "given_name": "Hemi",
+            "family_name": family_name,
+            "date_of_birth": date(date.today().year - 11, 5, 2).isoformat(),
+            "year_level": 6,
+            "address": {"line1": "7 Rata Street", "city": "Dunedin", "postcode": "9016"},
+        },
+        "school_id": school_id,
+        "whanau": [
+            {"name": f"Ana {family_name}", "relationship": "parent", "phone": "021 000 0101"}
+        ],
+        "reason_category": "chronic_absence",
+        "reason_text": "Attended 52% of half-days this term.",
+        "actions_taken": "Two whānau hui; a morning check-in with the dean.",
+        "pastoral": {"iep": "Reading support"},
+    }
