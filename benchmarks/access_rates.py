@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
 from acms_identity.passwords import hash_secret, verify_secret
-from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource
+from acms_identity.service.staff_directory import account_resource
+from acms_platform.policy import PolicyClient, PolicyPrincipal
 from acms_platform.tokens import JwksCache, TokenVerifier
 
 
@@ -57,11 +58,13 @@ def passwords(count: int) -> None:
 
 async def policy(cerbos_url: str, rounds: int) -> None:
     client = PolicyClient(cerbos_url)
-    principal = PolicyPrincipal("p", ["asp_workflow_lead"], {"org_id": "a", "org_type": "asp"})
-    resources = [
-        PolicyResource("identity_account", f"r{i}", {"org_id": "a", "org_type": "asp"})
-        for i in range(100)
-    ]
+    own = uuid4()
+    principal = PolicyPrincipal(
+        "p", ["asp_workflow_lead"], {"org_id": str(own), "org_type": "asp", "is_service": False}
+    )
+    # As identity builds them: the PDP enforces its schemas, and a resource missing an
+    # attribute would be denied without the policy being evaluated.
+    resources = [account_resource(f"r{i}", own, "asp") for i in range(100)]
     await client.check(principal, resources[:1], ["view"])
     started = time.perf_counter()
     for _ in range(rounds):

@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from acms_contracts import topics
+from acms_identity.service.staff_directory import account_resource
 from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource, PolicyUnavailable
 from acms_platform.testing.pdp import free_port as _free_port
 from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
@@ -65,14 +66,12 @@ async def test_unreachable_pdp_fails_closed_with_503(start_service, world):
 
 
 async def test_batch_check_decides_many_resources_in_one_call(identity_pdp):
+    own, other = uuid.uuid4(), uuid.uuid4()
     policy = PolicyClient(identity_pdp)
-    principal = PolicyPrincipal("p", ["asp_workflow_lead"], {"org_id": "a", "org_type": "asp"})
-    resources = [
-        PolicyResource(
-            "identity_account", f"r{i}", {"org_id": "a" if i % 2 else "b", "org_type": "asp"}
-        )
-        for i in range(100)
-    ]
+    principal = PolicyPrincipal(
+        "p", ["asp_workflow_lead"], {"org_id": str(own), "org_type": "asp", "is_service": False}
+    )
+    resources = [account_resource(f"r{i}", own if i % 2 else other, "asp") for i in range(100)]
     decisions = await policy.check(principal, resources, ["view", "disable"])
     await policy.close()
     assert len(decisions) == 100
