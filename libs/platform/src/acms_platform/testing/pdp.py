@@ -22,7 +22,8 @@ CACHE = Path(os.environ.get("ACMS_CACHE_DIR", Path.home() / ".cache" / "acms"))
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def cerbos_binary() -> Path:
