@@ -16,6 +16,7 @@ PUBLIC_PATHS = frozenset(
         "/readyz",
         "/metrics",
         "/openapi.json",
+        "/asyncapi.json",
         "/docs",
         "/docs/oauth2-redirect",
         "/redoc",
