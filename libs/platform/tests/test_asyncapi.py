@@ -145,5 +145,6 @@ async def test_served_at_asyncapi_json_beside_the_openapi_without_a_token() -> N
         dead_letter_topic(topics.IDENTITY_ORGANISATIONS),
         topics.AUDIT_ACCESS,
     }
+    assert all("correlationId" not in m for m in served.json()["components"]["messages"].values())
     assert openapi.status_code == 200
     assert "/asyncapi.json" not in openapi.json()["paths"]  # like /openapi.json itself

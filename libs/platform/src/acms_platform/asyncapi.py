@@ -40,7 +40,10 @@ DOCUMENT_DIR = SCHEMA_DIR.parent / "asyncapi"  # libs/contracts/asyncapi, beside
 # Where the documents say the broker is: compose's name for it. A deployment's own is
 # ACMS_KAFKA_BOOTSTRAP; the document describes topics and messages, not one deployment.
 BROKER_HOST = "kafka:9092"
-KEY = "Kafka key: the student key where a student is concerned, else the aggregate id."
+KEY = (
+    "Kafka key: the student key where a student is concerned, else the aggregate id. "
+    "Headers: event_type, and the W3C trace context (traceparent, tracestate) when traced."
+)
 
 
 @cache
@@ -152,6 +155,9 @@ def document(definition: ServiceDefinition) -> dict[str, Any]:
         schema_version="3.0.0",
     ).to_specification()
     data: dict[str, Any] = json.loads(specification.to_json())
+    for message in data["components"]["messages"].values():
+        # FastStream's own correlation header: the outbox relay sends none (headers: KEY).
+        message.pop("correlationId", None)
     return data
 
 
