@@ -4,6 +4,7 @@ counts the bytes of a chunked body."""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import socket
@@ -13,6 +14,8 @@ import uuid
 import httpx
 import pytest
 import requests
+
+from acms_platform import asyncapi
 
 EDGE_DATES = ("0001-01-01T00:00:00+05:00", "9999-12-31T23:30:00-05:00")
 
@@ -132,6 +135,20 @@ def test_metrics_are_not_reachable_through_the_gateway(system, gateway, service)
     metrics = httpx.get(f"{own_port}/metrics", timeout=10)
     assert metrics.status_code == 200 and "process_" in metrics.text
     assert "python_info" not in metrics.text
+
+
+@pytest.mark.parametrize(
+    "service", ["identity", "referrals", "cases", "integrations", "reporting", "retention"]
+)
+def test_each_asyncapi_is_public_through_the_gateway_beside_the_openapi_as_committed(
+    gateway, service
+):
+    openapi = gateway.get(f"/api/{service}/openapi.json")
+    assert openapi.status_code == 200, openapi.text[:200]
+    served = gateway.get(f"/api/{service}/asyncapi.json")
+    assert served.status_code == 200, served.text[:200]
+    committed = json.loads((asyncapi.DOCUMENT_DIR / f"{service}.json").read_text())
+    assert served.json() == committed, "run `uv run python -m acms_platform.asyncapi`"
 
 
 # --- Fuzzing every service's OpenAPI through the gateway ---------------------------------

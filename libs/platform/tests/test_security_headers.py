@@ -48,6 +48,7 @@ def assert_secured(response: httpx.Response) -> None:
         ("POST", "/pupils/1", 405),
         ("GET", "/healthz", 200),
         ("GET", "/openapi.json", 200),
+        ("GET", "/asyncapi.json", 200),
     ],
 )
 async def test_every_response_carries_the_security_headers(client, method, path, status):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, PLATFORM_COLLECTOR, REGISTRY, generate_latest
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
+from acms_platform import asyncapi
 from acms_platform.database import describe_database_error
 from acms_platform.errors import PlatformError, platform_error_response
 from acms_platform.headers import SecurityHeaders
@@ -52,6 +55,7 @@ def create_app(
     app = FastAPI(title=f"ACMS {definition.name}", lifespan=lifespan)
     app.state.runtime = runtime
     app.include_router(_health_router(runtime))
+    app.include_router(_asyncapi_router(definition))
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)
@@ -87,6 +91,21 @@ def _health_router(runtime: Runtime) -> APIRouter:
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _asyncapi_router(definition: ServiceDefinition) -> APIRouter:
+    """`/asyncapi.json`: the topics the service consumes and publishes, public like
+    `/openapi.json` (`acms_platform.asyncapi`; committed in libs/contracts/asyncapi/)."""
+    router = APIRouter()
+    built: list[dict[str, Any]] = []
+
+    @router.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_document() -> JSONResponse:
+        if not built:  # built once, off the event loop (a few hundred ms of schema work)
+            built.append(await asyncio.to_thread(asyncapi.document, definition))
+        return JSONResponse(built[0])
 
     return router
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import String, Uuid, bindparam, delete, func, text
+from sqlalchemy import CursorResult, String, Uuid, bindparam, delete, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,4 +63,4 @@ async def prune(session: AsyncSession, older_than: timedelta) -> int:
     result = await session.execute(
         delete(inbox).where(inbox.c.processed_at < func.now() - older_than)
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount  # a DELETE's result has a cursor

@@ -34,7 +34,7 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,6 +122,8 @@ def acls_for(
 
 def service_definition(service: str) -> ServiceDefinition:
     """The definition the service's app is built from (`acms_<service>.app:create`)."""
+    from pydantic import SecretStr
+
     from acms_platform.settings import Settings
 
     module = importlib.import_module(f"acms_{service}.app")
@@ -130,16 +132,17 @@ def service_definition(service: str) -> ServiceDefinition:
         environment="development",
         kafka_username=None,
         kafka_password=None,
-        student_key_secret=PLACEHOLDER_SECRET,  # type: ignore[arg-type]
+        student_key_secret=SecretStr(PLACEHOLDER_SECRET),
     )
-    return module.create(settings).state.runtime.definition
+    definition: ServiceDefinition = module.create(settings).state.runtime.definition
+    return definition
 
 
 def deployment_acls(
     services: Iterable[str] = SERVICES,
     *,
     namespace: str = "",
-    group_of=lambda service: f"acms-{service}",
+    group_of: Callable[[str], str] = lambda service: f"acms-{service}",
     group_prefixed: bool = False,
 ) -> dict[str, set[Acl]]:
     """Every service's rules, by service."""

@@ -223,7 +223,7 @@ def _filter_row(acl: Acl) -> tuple[Any, ...]:
 
 
 def _scram_upsert(passwords: dict[str, str]) -> _AlterScramStruct:
-    upsertions = []
+    upsertions: list[tuple[str, int, int, bytes, bytes, dict[str, Any]]] = []
     for name, password in sorted(passwords.items()):
         salt = os.urandom(32)
         salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, SCRAM_ITERATIONS)

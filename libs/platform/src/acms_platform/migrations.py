@@ -61,7 +61,7 @@ def upgrade_to_head(
 
 def migration_student_key_secret() -> str:
     """The student-key secret, inside a migration that re-keys stored student keys."""
-    secret = context.config.attributes.get("student_key_secret")
+    secret: str | None = context.config.attributes.get("student_key_secret")
     if not secret:
         raise RuntimeError("this migration re-keys students: it needs ACMS_STUDENT_KEY_SECRET")
     return secret

@@ -152,6 +152,8 @@ class OutboxRelay:
                 # means the rows are sent again, which the consumers' inbox absorbs, so it
                 # need not wait for the WAL flush.
                 raw = (await connection.get_raw_connection()).driver_connection
+                if raw is None:
+                    raise RuntimeError("the outbox relay's pooled connection has no driver")
                 await raw.execute("SET synchronous_commit = off")
                 await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
                 producer = self.producer_factory()

@@ -152,7 +152,10 @@ class PolicyClient:
         document.setdefault("resourceKind", resource_kind)
         document.setdefault("action", action)
         try:
-            return PlanResourcesResponse.from_dict(document)  # type: ignore[attr-defined]
+            plan: PlanResourcesResponse = PlanResourcesResponse.from_dict(  # type: ignore[attr-defined]
+                document
+            )
+            return plan
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise PolicyUnavailable(f"unexpected plan from the PDP: {error!r}") from None
 
@@ -188,7 +191,7 @@ def plan_filter(
     columns; every attribute a policy can mention must be mapped, or this raises.
     """
     query = get_query(plan, table, attr_map, table_mapping)
-    where = query.whereclause
+    where: ColumnElement[bool] | None = query.whereclause
     if where is None:
         from sqlalchemy import true
 

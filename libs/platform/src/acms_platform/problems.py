@@ -36,7 +36,7 @@ class InvalidRequest(ErrorBody):
 
     model_config = ConfigDict(extra="allow", title="InvalidRequest")
 
-    errors: list[FieldProblem]  # type: ignore[assignment]
+    errors: list[FieldProblem]
 
 
 class Readiness(BaseModel):
@@ -106,9 +106,9 @@ def document_errors(app: FastAPI) -> None:
 def _document(path: str, method: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     if path == "/readyz":
-        for status in ("200", "503"):
-            responses[status] = {
-                "description": "ready" if status == "200" else "not ready: what is missing",
+        for code in ("200", "503"):
+            responses[code] = {
+                "description": "ready" if code == "200" else "not ready: what is missing",
                 "content": {"application/json": {"schema": _ref("Readiness")}},
             }
     declared = {int(status) for status in responses if status.isdigit() and int(status) >= 400}

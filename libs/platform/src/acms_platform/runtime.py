@@ -243,7 +243,7 @@ class BoundedCheck:
     it goes on in the background, and until it ends later calls report it as not answering
     instead of starting another, so a hung dependency never piles checks up."""
 
-    def __init__(self, check: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, check: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self.check = check
         self._task: asyncio.Task[None] | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import (
     Field,
@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.kafka_client import client_options, faststream_security
+
+if TYPE_CHECKING:
+    from faststream.security import SASLScram512
 
 SERVICE_PORTS = {
     "identity": 8101,
@@ -183,7 +186,7 @@ class Settings(BaseSettings):
         """aiokafka keyword arguments (bootstrap servers and SASL) for this principal."""
         return client_options(self.kafka_bootstrap, self.kafka_username, self._kafka_secret)
 
-    def kafka_security(self):
+    def kafka_security(self) -> SASLScram512 | None:
         return faststream_security(self.kafka_username, self._kafka_secret)
 
     @property

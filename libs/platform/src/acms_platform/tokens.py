@@ -102,7 +102,8 @@ def http_jwks_fetcher(identity_url: str, *, timeout: float = 3.0) -> JwksFetcher
         async with httpx.AsyncClient(base_url=identity_url, timeout=timeout) as client:
             response = await client.get(JWKS_PATH)
             response.raise_for_status()
-            return response.json()
+            keys: dict[str, Any] = response.json()
+            return keys
 
     return fetch
 

@@ -89,7 +89,8 @@ def views_of(rows: list[Row[Any]], tiers: set[str]) -> tuple[list[Any], set[str]
     by_item: dict[UUID, list[Row[Any]]] = {}
     for row in rows:
         by_item.setdefault(row.id, []).append(row)
-    views, used = [], set()
+    views: list[Any] = []
+    used: set[str] = set()
     for versions in by_item.values():
         current = next(v for v in versions if v.version == v.current_version)
         kind = ItemKind(current.kind)

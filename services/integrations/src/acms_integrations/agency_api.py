@@ -3,7 +3,7 @@ disclosure log: each turns input into one use-case call."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
@@ -40,10 +40,18 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 StudentKey = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[0-9a-f-]{1,64}$")]
 NSN = Annotated[str, Query(pattern=r"^[0-9]{9,10}$")]
 
-_404 = {404: {"description": "not found, or not visible to the caller"}}
-_403 = {403: {"description": "the caller sees the record but may not do this"}}
-_409 = {409: {"description": "the record is not in a state that allows this"}}
-_422 = {422: {"description": "invalid input (each problem names its field)"}}
+_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not found, or not visible to the caller"}
+}
+_403: dict[int | str, dict[str, Any]] = {
+    403: {"description": "the caller sees the record but may not do this"}
+}
+_409: dict[int | str, dict[str, Any]] = {
+    409: {"description": "the record is not in a state that allows this"}
+}
+_422: dict[int | str, dict[str, Any]] = {
+    422: {"description": "invalid input (each problem names its field)"}
+}
 
 router = APIRouter(tags=["agency information requests"])
 partner = APIRouter(prefix="/partner", tags=["partner API (agencies and third parties)"])
@@ -67,7 +75,7 @@ async def link_agency(agency: Agency, body: AgencyLink, ctx: Ctx) -> AgencyView:
 @router.post(
     "/information-requests",
     status_code=201,
-    responses={403: {"description": "only Central Investigation makes requests"}} | _422,
+    responses=_422 | {403: {"description": "only Central Investigation makes requests"}},
     description=(
         "Ask an agency for information to help locate a student or parent. Only the fields "
         "its information-sharing agreement lists may be sent (any other: 422 naming it). "

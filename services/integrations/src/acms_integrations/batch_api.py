@@ -42,8 +42,12 @@ _FILE_BODY = {
         },
     }
 }
-_REFUSED = {403: {"description": "the caller is not the Ministry's feed client"}}
-_NOT_FOUND = {404: {"description": "no such job, or another client's"}}
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "the caller is not the Ministry's feed client"}
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such job, or another client's"}
+}
 
 
 def _feed_caller(feed: PolicyResource) -> Callable[..., Awaitable[Principal]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +36,7 @@ async def adopt_legacy_row(
         .where(enrolments.c.student_key == legacy_key, enrolments.c.nsn.is_(None))
         .values(student_key=student_key, nsn=nsn)
     )
-    return result.rowcount > 0
+    return cast(CursorResult[Any], result).rowcount > 0  # an UPDATE's result has a cursor
 
 
 async def record_if_later(

@@ -24,7 +24,9 @@ from acms_referrals.service import drafting, reading, triage
 router = APIRouter()
 requests = APIRouter(prefix="/referrals", tags=["requests for support"])
 # A view holds only the fields of the tiers granted: the others are absent, not null.
-NOT_VISIBLE = {404: {"description": "no such request visible to the caller"}}
+NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such request visible to the caller"}
+}
 VIEW: dict[str, Any] = {"response_model_exclude_unset": True, "responses": NOT_VISIBLE}
 TRANSITION: dict[int | str, dict[str, Any]] = {
     **NOT_VISIBLE,

@@ -20,7 +20,9 @@ from acms_retention.config import checkpoint_key
 from acms_retention.schemas import (
     Acknowledgement,
     Alert,
+    StudentAccess,
     StudentAccessReport,
+    TrailEntry,
     TrailPage,
     Verification,
 )
@@ -70,7 +72,10 @@ async def search_trail(
     )
     entries = await repository.search(session, where, limit + 1)
     officer.audited(_described(where), key)
-    return TrailPage(entries=entries[:limit], truncated=len(entries) > limit)
+    return TrailPage(
+        entries=[TrailEntry.model_validate(entry) for entry in entries[:limit]],
+        truncated=len(entries) > limit,
+    )
 
 
 @router.get(
@@ -103,7 +108,8 @@ async def student_access(
             "x-truncated": str(truncated).lower(),
         }
         return Response(service.as_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
-    return StudentAccessReport(student_key=key, accesses=rows, truncated=truncated)
+    accesses = [StudentAccess.model_validate(row) for row in rows]
+    return StudentAccessReport(student_key=key, accesses=accesses, truncated=truncated)
 
 
 @router.get(

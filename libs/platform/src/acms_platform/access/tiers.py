@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from acms_platform.policy import ResourceDecision
 
@@ -24,7 +25,7 @@ def tier_field(*tiers: str, or_in: Sequence[str] = (), description: str | None =
     tiers (`tier_field("basic", "school")`) mean a field shown only when all are granted,
     supplied as the group `"basic+school"`; `or_in` names other groups that may supply
     it too (`tier_field("summary", or_in=["full"])`)."""
-    extra = {TIER_KEY: "|".join(["+".join(tiers), *or_in])}
+    extra: JsonDict = {TIER_KEY: "|".join(["+".join(tiers), *or_in])}
     return Field(default=None, description=description, json_schema_extra=extra)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import SecretStr
 
 from acms_platform.settings import SERVICE_PORTS, Settings
 from acms_platform.testing.infra import REPO_ROOT, Endpoints
@@ -141,7 +142,8 @@ def wait_until(
 
 def log_tail(container: Any, lines: int = 30) -> str:
     try:
-        return container.get_wrapped_container().logs(tail=lines).decode(errors="replace")
+        tail: bytes = container.get_wrapped_container().logs(tail=lines)
+        return tail.decode(errors="replace")
     except Exception as error:  # noqa: BLE001 - only used to explain another failure
         return f"(logs unavailable: {error})"
 
@@ -202,7 +204,7 @@ class TestcontainersInfrastructure:
 
     def _postgres(self, docker_container: Any) -> None:
         # The credentials the tests' Settings will use (ACMS_PG_USER/PASSWORD or defaults).
-        defaults = Settings(service_name="identity", student_key_secret="unused" * 6)
+        defaults = Settings(service_name="identity", student_key_secret=SecretStr("unused" * 6))
         container = self._run(
             "postgres",
             docker_container(POSTGRES_IMAGE)
@@ -217,7 +219,7 @@ class TestcontainersInfrastructure:
         def accepts_tcp() -> bool:
             # over TCP: the image's first-run init server listens on its socket only
             command = ["pg_isready", "-h", "127.0.0.1", "-U", defaults.pg_user, "-d", "postgres"]
-            return wrapped.exec_run(command).exit_code == 0
+            return int(wrapped.exec_run(command).exit_code) == 0
 
         wait_until("postgres", accepts_tcp, self.startup_timeout, lambda: log_tail(container))
         for service in SERVICE_PORTS:  # acms_<service>, as deploy/postgres.sh provisions

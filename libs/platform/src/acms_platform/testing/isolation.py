@@ -37,10 +37,10 @@ class KafkaPicture:
             if before != after:
                 changed.append(f"{topic}[{partition}] end offset {before} -> {after}")
         for key in sorted(self.committed.keys() | later.committed.keys()):
-            before, after = self.committed.get(key), later.committed.get(key)
-            if before != after:
+            was, now = self.committed.get(key), later.committed.get(key)
+            if was != now:
                 group, topic, partition = key
-                changed.append(f"group {group} at {topic}[{partition}] {before} -> {after}")
+                changed.append(f"group {group} at {topic}[{partition}] {was} -> {now}")
         return changed
 
 

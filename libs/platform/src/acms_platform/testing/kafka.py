@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -15,13 +16,13 @@ from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
 async def published(
     bootstrap: str,
     topic: str,
-    wanted: Callable[[dict], bool],
+    wanted: Callable[[dict[str, Any]], bool],
     *,
     enough: int = 1,
     within_seconds: float = 30,
     linger: float = 1.5,
     namespace: str = TOPIC_NAMESPACE,
-) -> list[tuple[str, dict]]:
+) -> list[tuple[str, dict[str, Any]]]:
     """(key, envelope) of records on the contract topic `topic` (in `namespace`: this test
     session's, or a suite's, `plugin.suite_namespace`) for which `wanted(envelope)` holds,
     from the start; after `enough` are found, keeps reading for `linger` seconds to catch
@@ -33,7 +34,7 @@ async def published(
         auto_offset_reset="earliest",
     )
     await consumer.start()
-    found: list[tuple[str, dict]] = []
+    found: list[tuple[str, dict[str, Any]]] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_seconds
     try:

@@ -63,7 +63,8 @@ def _route_of(document: dict[str, Any], method: str, path: str) -> dict[str, Any
     for template, operations in document["paths"].items():
         pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, path) and method.lower() in operations:
-            return operations[method.lower()]
+            operation: dict[str, Any] = operations[method.lower()]
+            return operation
     return None
 
 

@@ -32,20 +32,26 @@ import os
 import shutil
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 
 from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform import kafka_acls
 from acms_platform.kafka_client import client_options
 from acms_platform.settings import Settings
-from acms_platform.testing.infra import REPO_ROOT, provider_from_environment
+from acms_platform.testing.infra import (
+    REPO_ROOT,
+    InfrastructureProvider,
+    provider_from_environment,
+)
 from acms_platform.testing.isolation import KafkaPicture, delete_namespace, demo_picture
 from acms_platform.testing.openapi import check_responses
 
@@ -148,14 +154,18 @@ async def grant_run_acls(bootstrap: str) -> None:
         await kafka_acls.apply(kafka_admin(bootstrap), rules, passwords)
 
 
+# The demo stack's Kafka as the session found it (`infrastructure` takes it at start).
+DEMO_KAFKA_AT_START = pytest.StashKey[KafkaPicture]()
+
+
 @pytest.fixture(scope="session")
-def infrastructure():
+def infrastructure(pytestconfig: pytest.Config) -> Iterator[InfrastructureProvider]:
     provider = provider_from_environment()
     provider.start(["postgres", "kafka", "cerbos", "mail"])
     bootstrap = provider.endpoints.kafka_bootstrap
     if KAFKA_SASL:
         asyncio.run(grant_run_acls(bootstrap))
-    provider.demo_kafka_at_start = asyncio.run(demo_picture(kafka_admin(bootstrap)))
+    pytestconfig.stash[DEMO_KAFKA_AT_START] = asyncio.run(demo_picture(kafka_admin(bootstrap)))
     yield provider
     if os.environ.get("ACMS_KEEP_TEST_DATABASES") != "1":
         try:
@@ -172,9 +182,11 @@ def infrastructure():
 
 
 @pytest.fixture(scope="session")
-def demo_kafka_at_start(infrastructure) -> KafkaPicture:
+def demo_kafka_at_start(
+    infrastructure: InfrastructureProvider, pytestconfig: pytest.Config
+) -> KafkaPicture:
     """The demo stack's topics and consumer groups as this session found them."""
-    return infrastructure.demo_kafka_at_start
+    return pytestconfig.stash[DEMO_KAFKA_AT_START]
 
 
 @pytest.fixture(scope="session")
@@ -199,7 +211,11 @@ def suite_namespace(suite: str) -> str:
 
 
 def settings_for_test(
-    service: str, infrastructure, *, suite: str | None = None, **overrides: object
+    service: str,
+    infrastructure: InfrastructureProvider,
+    *,
+    suite: str | None = None,
+    **overrides: object,
 ) -> Settings:
     """A test service's settings. With `suite`, the suite's own topic namespace and
     database (`test_<run>_<suite>_<service>`, dropped with the session's others)."""
@@ -286,25 +302,36 @@ async def _admin_connection(settings: Settings) -> asyncpg.Connection:
     )
 
 
-ServiceFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+class ServiceClient(httpx.AsyncClient):
+    """An in-process service's HTTP client, with the service's app (`start_service`)."""
+
+    def __init__(self, app: FastAPI, **options: Any) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), **options)
+        self.app = app
+
+
+ServiceFactory = Callable[..., Awaitable[ServiceClient]]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def start_service(infrastructure) -> AsyncIterator[ServiceFactory]:
+async def start_service(infrastructure: InfrastructureProvider) -> AsyncIterator[ServiceFactory]:
     """Start services in-process (lifespan and all) and return an HTTP client for each."""
     async with AsyncExitStack() as stack:
 
-        async def start(name: str, create_app, **overrides: object) -> httpx.AsyncClient:
-            settings = settings_for_test(name, infrastructure, **overrides)
+        async def start(
+            name: str,
+            create_app: Callable[[Settings], FastAPI],
+            *,
+            suite: str | None = None,
+            **overrides: object,
+        ) -> ServiceClient:
+            settings = settings_for_test(name, infrastructure, suite=suite, **overrides)
             await create_database(settings)
             app = create_app(settings)
             await stack.enter_async_context(app.router.lifespan_context(app))
             await app.state.runtime.wait_started()
-            client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"
-            )
+            client = ServiceClient(app, base_url=f"http://{name}")
             await stack.enter_async_context(client)
-            client.app = app  # type: ignore[attr-defined]
             check_responses(client)  # every answer against its OpenAPI response schema
             return client
 

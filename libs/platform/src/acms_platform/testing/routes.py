@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import uuid
 
-import httpx
+from fastapi import FastAPI
+
+from acms_platform.testing.plugin import ServiceClient
 
 # Routes anyone may call: health, the API description, signing in itself, and setting
 # one's own password with a mailed token (the token is the credential).
@@ -16,6 +18,7 @@ PUBLIC_PATHS = frozenset(
         "/readyz",
         "/metrics",
         "/openapi.json",
+        "/asyncapi.json",
         "/docs",
         "/docs/oauth2-redirect",
         "/redoc",
@@ -30,7 +33,7 @@ PUBLIC_PATHS = frozenset(
 )
 
 
-def guarded_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def guarded_routes(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path with every parameter filled) of every route of the API description
     that needs a caller."""
     walked = []
@@ -43,10 +46,10 @@ def guarded_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def
     return walked
 
 
-async def not_refused(client: httpx.AsyncClient, tokens: dict[str, str]) -> list[str]:
+async def not_refused(client: ServiceClient, tokens: dict[str, str]) -> list[str]:
     """Every (token, route) that was not answered with 401."""
     failures = []
-    routes = guarded_routes(client.app)  # type: ignore[attr-defined]
+    routes = guarded_routes(client.app)
     assert routes, "no route to walk"
     for case, token in tokens.items():
         headers = {"authorization": f"Bearer {token}"}

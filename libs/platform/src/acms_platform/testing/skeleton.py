@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from alembic.script import ScriptDirectory
@@ -22,13 +22,14 @@ from acms_platform.migrations import alembic_config
 from acms_platform.platform_tables import inbox
 from acms_platform.testing.accounts import known_account, tokens_refused_at_once
 from acms_platform.testing.kafka import publish_as_admin
+from acms_platform.testing.plugin import ServiceClient
 from acms_platform.testing.routes import not_refused
 from acms_platform.testing.tokens import TestSigner
 
 
 async def publish_then_get(
-    client: httpx.AsyncClient, headers: dict[str, str], *envelopes: EventEnvelope
-) -> dict:
+    client: ServiceClient, headers: dict[str, str], *envelopes: EventEnvelope
+) -> dict[str, Any]:
     """Publish as identity does (the admin stands in for it), all on one partition (the
     first event's key); then the last event's organisation as served once that event is
     applied, less its updated_at."""
@@ -44,7 +45,7 @@ async def publish_then_get(
         while True:
             got = await client.get(f"/organisations/{last.key}", headers=headers)
             assert got.status_code in (200, 404), got.text
-            served = got.json() if got.status_code == 200 else {}
+            served: dict[str, Any] = got.json() if got.status_code == 200 else {}
             if served and datetime.fromisoformat(served.pop("updated_at")) == last.occurred_at:
                 return served
             await asyncio.sleep(0.05)
@@ -53,25 +54,25 @@ async def publish_then_get(
 @pytest.mark.asyncio(loop_scope="session")
 class ProjectionServiceTests:
     @pytest.fixture
-    def service(self) -> httpx.AsyncClient:
+    def service(self) -> ServiceClient:
         raise NotImplementedError("a subclass provides the service's client")
 
     @pytest.fixture
-    def signer(self, service) -> TestSigner:
+    def signer(self, service: ServiceClient) -> TestSigner:
         signer = TestSigner()
         signer.trusted_by(service.app)
         return signer
 
     @pytest_asyncio.fixture(loop_scope="session")
-    async def signed_in(self, service, signer) -> dict[str, str]:
+    async def signed_in(self, service: ServiceClient, signer: TestSigner) -> dict[str, str]:
         """Headers of an account the service knows (through its staff projection)."""
         return (await known_account(service.app, signer)).headers
 
-    async def test_started_ready_with_migrations_at_head(self, service):
+    async def test_started_ready_with_migrations_at_head(self, service: ServiceClient) -> None:
         assert (await service.get("/healthz")).status_code == 200
         # Started means ready, but each probe is bounded: a Kafka check that meets a group
         # rebalance on a loaded machine answers 503 for that probe; the next one is ready.
-        ready: dict = {}
+        ready: dict[str, Any] = {}
         async with asyncio.timeout(15):
             while ready != {"status": "ready"}:
                 ready = (await service.get("/readyz")).json()
@@ -85,7 +86,9 @@ class ProjectionServiceTests:
             )
         assert versions == [head]
 
-    async def test_organisations_from_kafka_are_projected_once_and_served(self, service, signed_in):
+    async def test_organisations_from_kafka_are_projected_once_and_served(
+        self, service: ServiceClient, signed_in: dict[str, str]
+    ) -> None:
         school, isp = uuid.uuid4(), uuid.uuid4()
         registered, renamed, isp_registered = (
             EventEnvelope.wrap(event, producer="identity")
@@ -130,20 +133,24 @@ class ProjectionServiceTests:
         ids=["no token", "malformed token", "untrusted key"],
     )
     @pytest.mark.usefixtures("signed_in")  # the service trusts a test key, not that one
-    async def test_get_organisation_refuses_callers_not_signed_in(self, service, token):
+    async def test_get_organisation_refuses_callers_not_signed_in(
+        self, service: ServiceClient, token: str | None
+    ) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         response = await service.get(f"/organisations/{uuid.uuid4()}", headers=headers)
         assert response.status_code == 401, response.text
 
     async def test_a_good_signature_is_not_enough_for_an_account_that_may_not_act_now(
-        self, service, signer
-    ):
+        self, service: ServiceClient, signer: TestSigner
+    ) -> None:
         """Every route of the service, with a disabled account's token, an unknown
         account's, and one listing a revoked role: all 401."""
         refused = await tokens_refused_at_once(service.app, signer, "school_leader")
         assert await not_refused(service, refused) == []
 
-    async def test_an_unknown_organisation_is_404_naming_it(self, service, signed_in):
+    async def test_an_unknown_organisation_is_404_naming_it(
+        self, service: ServiceClient, signed_in: dict[str, str]
+    ) -> None:
         unknown = uuid.uuid4()
         response = await service.get(f"/organisations/{unknown}", headers=signed_in)
         assert response.status_code == 404, response.text

@@ -194,7 +194,7 @@ async def _insert(
     email: str | None,
     is_service: bool = False,
 ) -> None:
-    values = {
+    values: dict[str, Any] = {
         "organisation_id": organisation_id,
         "display_name": display_name,
         "email": email,

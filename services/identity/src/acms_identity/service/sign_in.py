@@ -74,6 +74,7 @@ async def sign_in_with_password(
         await throttle.count_failure(session, settings, counters, now)
         await _audit_failure(session, outbox, row, reason)
         raise SignInRefused(SIGN_IN_FAILED)
+    assert row is not None  # an unknown e-mail has a failure reason
     device = client.device_token or new_opaque_token()
     await throttle.count_success(session, row.id, counters, Client(client.address, device), now)
     return SignedIn(await _issue(session, row, with_refresh=True), device)
