@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _provider: TracerProvider | None = None
@@ -100,7 +100,7 @@ class TraceResponse:
         await self.app(scope, receive, send_with_trace)
 
 
-def trace_own_requests(app: Starlette, provider: TracerProvider, excluded_urls: str) -> None:
+def trace_own_requests(app: FastAPI, provider: TracerProvider, excluded_urls: str) -> None:
     """Instrument `app` so that each request is traced in a span of its own trace (an
     inbound traceparent is ignored: the audit trail's trace id is the server's, never a
     value the caller chose), answered in `traceresponse`."""

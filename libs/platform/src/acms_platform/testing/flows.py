@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import httpx
 
@@ -56,7 +57,9 @@ def enrol_feed_headers(gateway: httpx.Client, admin: dict[str, str]) -> dict[str
     return {"authorization": f"Bearer {token.json()['access_token']}"}
 
 
-def request_body(school_id: str, family_name: str = "Walker", nsn: str | None = None) -> dict:
+def request_body(
+    school_id: str, family_name: str = "Walker", nsn: str | None = None
+) -> dict[str, Any]:
     """A school's request for support for a fake student (a random NSN unless given)."""
     return {
         "student": {

@@ -43,7 +43,8 @@ SCHEMAS = ROOT / "policies" / "_schemas"
 
 
 def load_schema(schemas: Path, name: str) -> dict[str, Any]:
-    return json.loads((schemas / name).read_text())
+    schema: dict[str, Any] = json.loads((schemas / name).read_text())
+    return schema
 
 
 @functools.lru_cache(maxsize=64)

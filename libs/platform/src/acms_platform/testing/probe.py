@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter
+from pydantic import SecretStr
 
 from acms_platform.app import create_app
 from acms_platform.runtime import ServiceDefinition
@@ -22,6 +23,8 @@ def probe_client(router: APIRouter, root: Path, **settings: Any) -> httpx.AsyncC
     app = create_app(
         definition,
         [router],
-        Settings(service_name="probe", student_key_secret=TEST_STUDENT_KEY_SECRET, **settings),
+        Settings(
+            service_name="probe", student_key_secret=SecretStr(TEST_STUDENT_KEY_SECRET), **settings
+        ),
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe")
