@@ -2,7 +2,8 @@
 information, called through the gateway by a permitted and by a refused caller, leaves a
 matching record in the audit trail, read back through the privacy officer's view: the
 route, the outcome (allowed with the tiers returned, or refused), the granting rule on
-permitted calls (a rule of the policies, `<kind>.<rule name>`, not the check that was run), and the server's own trace id, never the one the caller sent.
+permitted calls (a rule of the policies, `<kind>.<rule name>`, not the check that was
+run), and the server's own trace id, never the one the caller sent.
 
 Which routes: derived from each service's OpenAPI (through the gateway), never listed by
 hand. An operation returns a student's personal information when a 2xx answer
