@@ -2,7 +2,8 @@
 information, called through the gateway by a permitted and by a refused caller, leaves a
 matching record in the audit trail, read back through the privacy officer's view: the
 route, the outcome (allowed with the tiers returned, or refused), the granting rule on
-permitted calls, and the server's own trace id, never the one the caller sent.
+permitted calls (a rule of the policies, `<kind>.<rule name>`, not the check that was
+run), and the server's own trace id, never the one the caller sent.
 
 Which routes: derived from each service's OpenAPI (through the gateway), never listed by
 hand. An operation returns a student's personal information when a 2xx answer
@@ -36,12 +37,16 @@ import httpx
 import pytest
 
 from acms_platform.testing.flows import CATCH_UP_SECONDS, request_body
+from acms_platform.testing.policy_schemas import granting_rules
 
 SERVICES = ("identity", "referrals", "cases", "integrations", "reporting", "retention")
 STUDENT_RECORDS = {"referral_id", "case_id", "request_id", "consent_id", "share_id"}
 STUDENT_FIELDS = {"nsn", "student_key"}
 RECEIPT = {"id", "status", "version", "reference", "prosecution_notified"}
 TRAIL_SECONDS = 120
+# `<kind>.<rule name>` of every ALLOW rule of services/*/policies: what a permitted call's
+# record must name as its granting rule
+POLICY_RULES = granting_rules()
 DOCUMENT = b"Attendance plan agreed with whanau (coverage test, no real person).\n"
 
 
@@ -678,6 +683,10 @@ def _matches(entry: dict, made: Made) -> list[str]:
             problems.append(f"outcome {entry['outcome']}")
         if not entry["rule"]:
             problems.append("no granting rule")
+        else:  # the policy rules that granted it, never the check that was run
+            unknown = [r for r in entry["rule"].split(",") if r not in POLICY_RULES]
+            if unknown:
+                problems.append(f"granting rule {unknown} names no rule of the policies")
         if not any(a.get("tiers") for a in entry["accesses"]) and entry["event_type"] == (
             "ApiRequestAudited"
         ):

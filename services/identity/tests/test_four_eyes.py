@@ -136,7 +136,8 @@ async def test_both_steps_of_a_four_eyes_grant_are_audited(world, second_admin):
             envelope["event_type"] == "ApiRequestAudited"
             and payload["principal_id"] == str(world.accounts[who])
             and any(
-                r["kind"] == "identity_role_grant" and r["rule"] == rule for r in payload["records"]
+                r["kind"] == "identity_role_grant" and rule in (r["rules"] or [])
+                for r in payload["records"]
             )
         )
 
@@ -144,6 +145,8 @@ async def test_both_steps_of_a_four_eyes_grant_are_audited(world, second_admin):
         _bootstrap(world), topics.AUDIT_ACCESS, lambda e: step(e, "four_eyes:requested", "admin")
     )
     approval = await _events(
-        _bootstrap(world), topics.AUDIT_ACCESS, lambda e: step(e, "check:approve", second_admin)
+        _bootstrap(world),
+        topics.AUDIT_ACCESS,
+        lambda e: step(e, "identity_role_grant.a_second_platform_admin_approves", second_admin),
     )
     assert requested and approval

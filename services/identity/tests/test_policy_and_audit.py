@@ -13,6 +13,7 @@ from acms_identity.service.staff_directory import account_resource
 from acms_platform.policy import PolicyClient, PolicyPrincipal, PolicyResource, PolicyUnavailable
 from acms_platform.testing.pdp import free_port as _free_port
 from acms_platform.testing.plugin import TOPIC_NAMESPACE, kafka_admin
+from acms_platform.testing.policy_schemas import granting_rules
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -127,7 +128,8 @@ async def test_reading_an_account_is_audited_with_its_tier(world):
     assert found, "no audit event for the read"
     (record,) = found[0]["payload"]["records"]
     assert record["tiers"] == ["staff_directory", "staff_contact"]
-    assert record["rule"] == "check:view"
+    assert record["rules"] and set(record["rules"]) <= granting_rules(), record
+    assert all(r.startswith("identity_account.") for r in record["rules"])
 
 
 async def test_account_changes_publish_their_events_in_order(world):

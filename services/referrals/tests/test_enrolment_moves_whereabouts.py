@@ -253,9 +253,12 @@ async def test_the_audit_records_that_the_school_was_not_shown(world):
 
 
 def _read(envelope: dict, referral_id: str) -> list[dict]:
-    """The records of a request's audit event that are reads of `referral_id`."""
-    records = envelope["payload"].get("records", [])
-    return [r for r in records if r["id"] == referral_id and r["rule"] == "check:view"]
+    """The records of a request's audit event that are reads of `referral_id` (the answer
+    to creating it, or a view), not the records of a change made to it."""
+    payload = envelope["payload"]
+    if payload.get("action") not in ("create_draft", "view_referral"):
+        return []
+    return [r for r in payload.get("records", []) if r["id"] == referral_id]
 
 
 # --- A move to no school, and a request raised for a student at no school ----------------

@@ -8,6 +8,7 @@ import pytest
 from acms_contracts import topics
 from acms_platform.testing.kafka import published
 from acms_platform.testing.plugin import student_key_for_test as student_key_for_nsn
+from acms_platform.testing.policy_schemas import granting_rules
 
 from .requests import complete_request, make_request
 
@@ -126,6 +127,18 @@ async def test_reading_a_request_is_audited_with_the_tiers_returned(world):
     assert payload["service"] == "referrals" and payload["denials"] == []
     assert (payload["method"], payload["route"]) == ("GET", "/referrals/{referral_id}")
     assert payload["action"] == "view_referral"
+    rules = payload["records"][0].pop("rules")
+    granting = payload["records"][0].pop("rule")
+    assert granting == ",".join(rules)
+    # the rules of the referral policy that granted the tiers returned
+    assert (
+        {
+            "referral.central_investigation_sees_submitted_requests",
+            "referral.central_investigation_sees_possible_duplicates",
+        }
+        <= set(rules)
+        <= granting_rules()
+    )
     assert payload["records"] == [
         {
             "kind": "referral",
@@ -133,7 +146,6 @@ async def test_reading_a_request_is_audited_with_the_tiers_returned(world):
             "student_key": student_key,
             # Central Investigation's read includes the student's possible duplicates.
             "tiers": ["basic", "summary", "full", "school", "duplicates"],
-            "rule": "check:view",
         }
     ]
     # Keyed by the caller's organisation: the audit trail indexes it per student.
@@ -162,7 +174,8 @@ async def test_a_list_is_one_audit_event_naming_every_request_returned(world):
     assert len(found) == 1, "one event per request, not one per row"
     records = found[0][1]["payload"]["records"]
     assert sorted(r["id"] for r in records) == sorted(r["id"] for r in made)
-    assert {r["rule"] for r in records} == {"plan:view"}
+    # each row's own granting rules, from the page's one batch check, not the plan
+    assert all(r["rules"] and set(r["rules"]) <= granting_rules() for r in records), records
 
 
 async def test_an_attempt_to_read_an_invisible_request_is_audited_as_a_denial(world):

@@ -111,7 +111,10 @@ async def test_a_refusal_and_the_officers_own_reads_are_in_the_trail(caller):
     (refusal,) = await entries_of(intruder)
     assert (refusal["outcome"], refusal["action"]) == ("denied", "retention:search_trail")
     read = (await entries_of(officer))[-1]
-    assert (read["outcome"], read["rule"]) == ("allowed", "privacy_officer_reads_the_audit_trail")
+    assert (read["outcome"], read["rule"]) == (
+        "allowed",
+        "audit_trail.privacy_officer_reads_the_audit_trail",
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -40,7 +40,15 @@ class AuditedRecord(BaseModel):
     id: str
     student_key: str | None = None
     tiers: list[str] = Field(default_factory=list)
-    rule: str | None = Field(default=None, description="the policy rule or plan that granted it")
+    rule: str | None = Field(
+        default=None,
+        description="the policy rules that granted it (`<kind>.<rule name>`), comma-joined",
+    )
+    rules: list[str] | None = Field(
+        default=None,
+        description="the policy rules that granted it, each `<kind>.<rule name>` "
+        "(absent in events written before rules were named)",
+    )
 
 
 class AuditedDenial(BaseModel):

@@ -63,10 +63,37 @@ class PolicyResource:
 class ResourceDecision:
     resource_id: str
     actions: dict[str, bool]
-    outputs: dict[str, Any] = field(default_factory=dict)
+    # action → the policy rules that allowed it (`<kind>.<rule name>`), from the outputs
+    # every ALLOW rule emits (policies/README: "Granting rules").
+    rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def allows(self, action: str) -> bool:
         return self.actions.get(action, False)
+
+    def rules_of(self, actions: Iterable[str]) -> list[str]:
+        """The rules that allowed these actions (denied ones have none), each once, in the
+        order of `actions`."""
+        found: dict[str, None] = {}
+        for action in actions:
+            if self.allows(action):
+                found.update(dict.fromkeys(self.rules.get(action, ())))
+        return list(found)
+
+
+def rule_of(output: dict[str, Any]) -> str:
+    """`<kind>.<rule name>` of one output entry: Cerbos names its source rule in `src`
+    (`resource.case.vdefault#case_manager_sees_every_tier_of_their_cases`, a scope after a
+    `/`); an output without one is named by its value."""
+    source, _, name = str(output.get("src", "")).partition("#")
+    kind = source.removeprefix("resource.").rsplit(".v", 1)[0]
+    return f"{kind}.{name}" if name and kind else str(output.get("val", ""))
+
+
+def rules_by_action(outputs: Iterable[dict[str, Any]]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, dict[str, None]] = {}
+    for output in outputs:
+        found.setdefault(str(output.get("action", "")), {})[rule_of(output)] = None
+    return {action: tuple(rules) for action, rules in found.items()}
 
 
 class PolicyClient:
@@ -117,13 +144,12 @@ class PolicyClient:
             for result in document["results"]:
                 resource_id = result["resource"]["id"]
                 effects = result.get("actions", {})
-                outputs = {o.get("src", ""): o.get("val") for o in result.get("outputs", []) or []}
                 decisions[resource_id] = ResourceDecision(
                     resource_id,
                     {action: effects.get(action) == ALLOW for action in actions},
-                    outputs,
+                    rules_by_action(result.get("outputs") or []),
                 )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, AttributeError) as error:
             raise PolicyUnavailable(f"unexpected answer from the PDP: {error!r}") from None
         return decisions
 

@@ -123,7 +123,7 @@ async def view(
     decision = await ctx.authorise(row)
     if "attendance" not in decision.tiers:
         raise Forbidden("the attendance of this case is not yours to see")
-    ctx.access.returned(CASE, row.id, row.student_key, ["attendance"], "check:view_attendance")
+    ctx.access.returned(CASE, row.id, row.student_key, ["attendance"])
     records = await attendance_of(ctx.session, row.id, since, until)
     return AttendanceView(case_id=str(row.id), summary=summarise(records), records=records)
 

@@ -131,7 +131,7 @@ async def _reader(ctx: Context, case_id: UUID, kind: ItemKind | None) -> tuple[R
 
 def _returned(ctx: Context, row: Row[Any], used: set[str]) -> None:
     tiers = [t for t in TIER_ACTIONS if t in used or t == "basic"]
-    ctx.access.returned(CASE, row.id, row.student_key, tiers, "check:view")
+    ctx.access.returned(CASE, row.id, row.student_key, tiers)
 
 
 async def list_items(ctx: Context, case_id: UUID, kind: ItemKind) -> list[Any]:

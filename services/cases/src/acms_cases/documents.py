@@ -227,7 +227,7 @@ async def _record(
     kind = "document_added" if version == 1 else "document_revised"
     await ctx.record(row, kind, tier, at, {"document_id": str(document_id), "version": version})
     await repository.update(ctx.session, row.id, {"updated_at": at})
-    ctx.access.returned(CASE, row.id, row.student_key, [tier], f"check:{UPLOAD}")
+    ctx.access.returned(CASE, row.id, row.student_key, [tier])
     rows = await docs.documents_with_versions(ctx.session, row.id, document_id)
     # The uploader sees what they sent (a school's upload goes to the provider alone).
     return _view(rows, CONTENT_TIERS if version == 1 else tiers | {tier})
@@ -306,7 +306,7 @@ async def documents(ctx: Context, case_id: UUID) -> list[DocumentView]:
     row, tiers = await _readable_case(ctx, case_id)
     views = await visible_documents(ctx.session, row.id, tiers)
     returned = sorted({version_tier(v.sensitive, v.shared) for v in views})
-    ctx.access.returned(CASE, row.id, row.student_key, returned, "check:view")
+    ctx.access.returned(CASE, row.id, row.student_key, returned)
     return views
 
 
@@ -338,7 +338,7 @@ async def content(
             "not sent; the fault is logged for the operators"
         )
     tier = version_tier(found.sensitive, found.shared)
-    ctx.access.returned(CASE, row.id, row.student_key, [tier], f"check:document:{found.id}")
+    ctx.access.returned(CASE, row.id, row.student_key, [tier])
     return found, _verified(store.open(found.blob_key), found)
 
 

@@ -223,7 +223,7 @@ async def view_case(ctx: Context, case_id: UUID) -> CaseView:
     row = await ctx.load(case_id)
     decision = await ctx.authorise(row)
     names = await staff_members.names_of(ctx.session, _people([row]))
-    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view")
+    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers)
     return await project(ctx, row, decision.tiers, names, counts=True)
 
 
@@ -246,7 +246,7 @@ async def list_cases(ctx: Context, filters: repository.ListFilters) -> list[Case
         granted = tiers.get(str(row.id), [])
         if "basic" not in granted or needed not in granted:
             continue  # the plan and the check disagree: never show the row (fail closed)
-        ctx.access.returned(CASE, row.id, row.student_key, granted, f"plan:{action}")
+        ctx.access.returned(CASE, row.id, row.student_key, granted)
         views.append(await project(ctx, row, granted, names, counts=False))
     return views
 
@@ -256,7 +256,7 @@ async def timeline(ctx: Context, case_id: UUID) -> list[TimelineEntry]:
     content: the tier of its item, `domain.entry_tier`; sensitive content: sensitive)."""
     row = await ctx.load(case_id)
     decision = await ctx.authorise(row)
-    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view")
+    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers)
     entries = await repository.timeline(ctx.session, row.id, decision.tiers)
     return [
         TimelineEntry(kind=e.kind, actor_id=e.actor_id, at=e.at.isoformat(), detail=e.detail)

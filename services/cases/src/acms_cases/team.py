@@ -39,7 +39,7 @@ async def members(ctx: Context, case_id: UUID) -> list[TeamMemberView]:
     """The current team, for those who see the case in summary (its assignment)."""
     row = await ctx.load(case_id)
     decision = await ctx.authorise(row, "view_summary")
-    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers, "check:view_summary")
+    ctx.access.returned(CASE, row.id, row.student_key, decision.tiers)
     return await _members(ctx.session, row.id)
 
 

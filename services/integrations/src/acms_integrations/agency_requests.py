@@ -55,10 +55,15 @@ def request_resource(row: Any) -> PolicyResource:
     )
 
 
+NEW_REQUEST_ID = "new"
+
+
 def new_request_resource(agency_org_id: UUID | None) -> PolicyResource:
     """A request about to be made to the agency linked to `agency_org_id` (None: none yet)."""
     return PolicyResource(
-        "agency_request", "new", {"agency_org_id": str(agency_org_id or ""), "status": "pending"}
+        "agency_request",
+        NEW_REQUEST_ID,
+        {"agency_org_id": str(agency_org_id or ""), "status": "pending"},
     )
 
 
@@ -161,7 +166,9 @@ async def create_request(
             .returning(agency_requests)
         )
     ).one()
-    ctx.access.returned(AGENCY_REQUEST, row.id, row.student_key, ["full"], "check:create")
+    ctx.access.returned(
+        AGENCY_REQUEST, row.id, row.student_key, ["full"], decided_on=NEW_REQUEST_ID
+    )
     return request_view(row)
 
 
@@ -183,7 +190,7 @@ async def _authorised(
         AGENCY_REQUEST, request_resource(row), action, student_key=row.student_key
     )
     if action is None:
-        ctx.access.returned(AGENCY_REQUEST, row.id, row.student_key, ["full"], "check:view")
+        ctx.access.returned(AGENCY_REQUEST, row.id, row.student_key, ["full"])
     return row
 
 
@@ -206,7 +213,7 @@ async def list_requests(
     granted = await ctx.access.tiers_of(AGENCY_REQUEST, [request_resource(r) for r in rows])
     visible = [r for r in rows if "full" in granted.get(str(r.id), [])]  # fail closed
     for row in visible:
-        ctx.access.returned(AGENCY_REQUEST, row.id, row.student_key, ["full"], "plan:view")
+        ctx.access.returned(AGENCY_REQUEST, row.id, row.student_key, ["full"])
     return visible
 
 

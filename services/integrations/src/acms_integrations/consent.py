@@ -134,7 +134,9 @@ async def list_consents(ctx: SharingContext, case_id: UUID) -> list[ConsentView]
     ).all()
     now = ctx.now()
     for row in rows:
-        ctx.access.returned(CONSENT, row.id, case.student_key, ["full"], "check:view")
+        ctx.access.returned(
+            CONSENT, row.id, case.student_key, ["full"], decided_on=f"case:{case_id}"
+        )
     return [consent_view(row, now) for row in rows]
 
 
@@ -230,7 +232,7 @@ async def share(ctx: SharingContext, case_id: UUID, command: NewShare) -> ShareV
         record_id=row.id,
         consent_id=consent.id,
     )
-    ctx.access.returned(SHARE, row.id, case.student_key, ["full"], "check:create")
+    ctx.access.returned(SHARE, row.id, case.student_key, ["full"], decided_on=f"case:{case_id}")
     return ShareView.model_validate(row._mapping)
 
 
@@ -242,7 +244,7 @@ async def list_shares(ctx: SharingContext, case_id: UUID) -> list[ShareView]:
         )
     ).all()
     for row in rows:
-        ctx.access.returned(SHARE, row.id, case.student_key, ["full"], "check:view")
+        ctx.access.returned(SHARE, row.id, case.student_key, ["full"], decided_on=f"case:{case_id}")
     return [ShareView.model_validate(row._mapping) for row in rows]
 
 
@@ -294,7 +296,7 @@ async def partner_shares(ctx: SharingContext, limit: int) -> list[PartnerShareVi
     granted = await ctx.access.tiers_of(SHARE, [_share_resource(r) for r in rows])
     visible = [r for r in rows if "full" in granted.get(str(r.id), [])]
     for row in visible:
-        ctx.access.returned(SHARE, row.id, row.student_key, ["full"], "check:view")
+        ctx.access.returned(SHARE, row.id, row.student_key, ["full"])
     return [PartnerShareView.model_validate(r._mapping) for r in visible]
 
 
@@ -303,7 +305,7 @@ async def partner_share(ctx: SharingContext, share_id: UUID) -> PartnerShareView
     if row is None:
         raise ctx.access.missing(SHARE, share_id)
     await ctx.access.authorise(SHARE, _share_resource(row), student_key=row.student_key)
-    ctx.access.returned(SHARE, row.id, row.student_key, ["full"], "check:view")
+    ctx.access.returned(SHARE, row.id, row.student_key, ["full"])
     return PartnerShareView.model_validate(row._mapping)
 
 

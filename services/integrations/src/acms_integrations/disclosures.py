@@ -78,7 +78,9 @@ async def query(
     rows = (await ctx.session.execute(statement)).all()
     page = [DisclosureView.model_validate(row._mapping) for row in rows[:limit]]
     for view in page:
-        ctx.access.returned(DISCLOSURE_LOG, str(view.id), view.student_key, ["full"], "check:view")
+        ctx.access.returned(
+            DISCLOSURE_LOG, str(view.id), view.student_key, ["full"], decided_on=LOG.id
+        )
     return DisclosurePage(
         disclosures=page, next_before=page[-1].id if len(rows) > limit and page else None
     )

@@ -13,7 +13,6 @@ from acms_platform.errors import NotFound
 from acms_platform.policy import PolicyResource
 
 KIND = ResourceKind("audit_trail", "audit trail", {"full": "search"})
-RULE = "privacy_officer_reads_the_audit_trail"
 TRAIL = PolicyResource(KIND.name, "trail")
 
 
@@ -29,7 +28,7 @@ class Officer:
         return str(self.access.actor.account_id)
 
     def audited(self, what: str, student_key: str | None = None) -> None:
-        self.access.returned(KIND, what, student_key, ["full"], RULE)
+        self.access.returned(KIND, what, student_key, ["full"], decided_on=TRAIL.id)
 
 
 async def authorise(access: RequestAccess, action: str) -> Officer:

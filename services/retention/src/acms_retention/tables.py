@@ -38,7 +38,8 @@ audit_trail = Table(
     Column("roles", ARRAY(Text), nullable=False),
     Column("action", String(300)),
     Column("outcome", String(20)),
-    Column("rule", String(300)),
+    # the granting policy rules of what the request returned, comma-joined
+    Column("rule", Text),
     Column("trace_id", String(64)),
     Column("student_keys", ARRAY(Text), nullable=False),
     Column("record_ids", ARRAY(Text), nullable=False),

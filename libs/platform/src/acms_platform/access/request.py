@@ -4,6 +4,11 @@ lists every record the request returned (with its tiers) and every denial.
 `authorise` is the one place a route decides on one record: a record the caller may not
 see is 404 (reads and writes alike: a 403 would tell them it exists); one they see but
 may not act on is 403. One `CheckResources` carries the view, every tier and the action.
+
+Each record of the audit event names the policy rules that granted it (`rules`, `rule`
+their comma-joined form): the rules Cerbos reports, in the same `CheckResources` answer,
+as the source of the outputs of the rules that allowed the tiers returned (and the action
+done), as `<kind>.<rule name>`. The kit remembers every decision of the request for that.
 """
 
 from __future__ import annotations
@@ -79,6 +84,36 @@ class RequestAccess:
     action: str = ""
     records: list[AuditedRecord] = field(default_factory=list)
     denials: list[AuditedDenial] = field(default_factory=list)
+    # every decision of this request, by (kind, resource id): the granting rules of a
+    # record `returned` are read from it
+    decided: dict[tuple[str, str], ResourceDecision] = field(default_factory=dict)
+
+    async def _check(
+        self, kind: ResourceKind, resources: list[PolicyResource], actions: Sequence[str]
+    ) -> dict[str, ResourceDecision]:
+        decisions = await self.policy.check(self.actor.policy_principal, resources, actions)
+        for resource_id, decision in decisions.items():
+            self.decided[(kind.name, resource_id)] = decision
+        return decisions
+
+    def _record(
+        self,
+        kind: ResourceKind,
+        record_id: str,
+        student_key: str | None,
+        tiers: Sequence[str],
+        rules: Sequence[str],
+    ) -> None:
+        self.records.append(
+            AuditedRecord(
+                kind=kind.name,
+                id=record_id,
+                student_key=student_key,
+                tiers=list(tiers),
+                rule=",".join(rules) or None,
+                rules=list(rules) or None,
+            )
+        )
 
     async def authorise(
         self,
@@ -94,7 +129,7 @@ class RequestAccess:
         then reports what it returned (`returned`)."""
         wanted = [*kind.tier_actions.values(), *([action] if action else []), *also]
         actions = list(dict.fromkeys(wanted))
-        decisions = await self.policy.check(self.actor.policy_principal, [resource], actions)
+        decisions = await self._check(kind, [resource], actions)
         answer = decisions.get(resource.id) or ResourceDecision(resource.id, {})
         decision = Decision(granted_tiers(answer, kind.tier_actions), answer)
         if not answer.allows(kind.view_action):
@@ -104,22 +139,18 @@ class RequestAccess:
             if not answer.allows(action):
                 self.denied(kind, resource.id, action, student_key, "not_allowed")
                 raise kind.not_allowed(action)
-            # The answer to a change shows the record at most in the tiers granted on it.
-            self.records.append(
-                AuditedRecord(
-                    kind=kind.name,
-                    id=resource.id,
-                    student_key=student_key,
-                    tiers=decision.tiers,
-                    rule=f"check:{action}",
-                )
-            )
+            # The answer to a change shows the record at most in the tiers granted on it;
+            # its rules: those allowing the action, then those granting the tiers.
+            tier_actions = [kind.tier_actions[t] for t in decision.tiers]
+            rules = answer.rules_of([action, *tier_actions])
+            self._record(kind, resource.id, student_key, decision.tiers, rules)
         return decision
 
     async def allowed(self, kind: ResourceKind, resource: PolicyResource, action: str) -> bool:
         """Whether `action` is allowed on a record that need not be visible first (such as
         creating one); a refusal is recorded."""
-        allowed = await self.policy.is_allowed(self.actor.policy_principal, resource, action)
+        decision = (await self._check(kind, [resource], [action])).get(resource.id)
+        allowed = decision is not None and decision.allows(action)
         if not allowed:
             self.denied(kind, resource.id, action, None, "not_allowed")
         return allowed
@@ -131,9 +162,7 @@ class RequestAccess:
         resources = list(resources)
         if not resources:
             return {}
-        decisions = await self.policy.check(
-            self.actor.policy_principal, resources, list(kind.tier_actions.values())
-        )
+        decisions = await self._check(kind, resources, list(kind.tier_actions.values()))
         return {r.id: granted_tiers(decisions.get(r.id), kind.tier_actions) for r in resources}
 
     async def readable(
@@ -157,18 +186,23 @@ class RequestAccess:
         record_id: UUID | str,
         student_key: str | None,
         tiers: Sequence[str],
-        rule: str,
+        rule: str | None = None,
+        *,
+        decided_on: str | None = None,
     ) -> None:
-        """Record that the answer holds this record with these tiers."""
-        self.records.append(
-            AuditedRecord(
-                kind=kind.name,
-                id=str(record_id),
-                student_key=student_key,
-                tiers=list(tiers),
-                rule=rule,
-            )
-        )
+        """Record that the answer holds this record with these tiers, granted by the rules
+        of this request's decision on it (or on `decided_on`, the id of the resource
+        decided, when the record is not itself one, such as the trail's searches): the
+        rules granting those tiers, else those allowing what was decided. `rule` names
+        what granted a record no policy decision covers (a grant waiting for approval)."""
+        decision = self.decided.get((kind.name, decided_on or str(record_id)))
+        rules: list[str] = []
+        if decision is not None:
+            wanted = [kind.tier_actions[t] for t in tiers if t in kind.tier_actions]
+            rules = decision.rules_of(wanted) or decision.rules_of(decision.actions)
+        if not rules and rule:
+            rules = [rule]
+        self._record(kind, str(record_id), student_key, tiers, rules)
 
     def denied(
         self,

@@ -13,7 +13,11 @@ assembled policy root (`deploy/cerbos.sh compile` runs this on `.run/cerbos/comp
   schema (a derived role is checked against every kind importing it);
 - every principal and resource of every test suite fits its schema; a missing required
   attribute is excused only for a resource used solely for actions its schema ignores
-  (`ignoreWhen`).
+  (`ignoreWhen`);
+- every ALLOW rule has a `name` and the output that names it,
+  `output: {when: {ruleActivated: '"<name>"'}}`: Cerbos then reports, with each decision,
+  the rules that allowed each action (the output's `src`), and the access kit records them
+  in the audit trail as `<kind>.<name>` (`granting_rules` lists them all).
 
 `python -m acms_platform.testing.policy_schemas DIR` prints each problem and exits 1.
 """
@@ -120,11 +124,43 @@ class Policies:
         return json.loads(path.read_text()) if path.is_file() else None
 
 
+def allow_rules(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in policy.get("rules") or [] if r.get("effect") == "EFFECT_ALLOW"]
+
+
+def granting_rules(services: Path = ROOT / "services") -> set[str]:
+    """`<kind>.<rule name>` of every ALLOW rule of every service's resource policies
+    (`services/<svc>/policies/*.yaml`): the names the audit trail may give as granting."""
+    found = set()
+    for path in sorted(services.glob("*/policies/*.yaml")):
+        policy = (read_yaml(path) or {}).get("resourcePolicy")
+        if policy:
+            found |= {f"{policy['resource']}.{r['name']}" for r in allow_rules(policy)}
+    return found
+
+
+def check_outputs(where: Path, policy: dict[str, Any]) -> list[str]:
+    problems = []
+    for number, rule in enumerate(allow_rules(policy), 1):
+        name = rule.get("name")
+        if not name:
+            problems.append(f"{where}: ALLOW rule {number} has no name (the audit names it)")
+            continue
+        activated = ((rule.get("output") or {}).get("when") or {}).get("ruleActivated")
+        if str(activated).strip() != f'"{name}"':
+            problems.append(
+                f"{where}: rule {name}: output.when.ruleActivated is {activated!r}, "
+                f"not '\"{name}\"' (the granting rule the audit records)"
+            )
+    return problems
+
+
 def check_policies(policies: Policies) -> list[str]:
     problems = []
     principal = load_schema(policies.root / "_schemas", PRINCIPAL_SCHEMA)
     for kind, (path, policy) in sorted(policies.resource.items()):
         where = path.relative_to(policies.root)
+        problems += check_outputs(where, policy)
         schemas = policy.get("schemas") or {}
         wanted = {"principalSchema": PRINCIPAL_SCHEMA, "resourceSchema": f"{kind}.json"}
         for key, name in wanted.items():

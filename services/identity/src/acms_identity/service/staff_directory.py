@@ -95,7 +95,7 @@ async def view_account(ctx: Context, actor: Actor, account_id: UUID) -> AccountO
     if row is None:
         raise ctx.request.missing(ACCOUNT, account_id)
     decision = await ctx.authorise(ACCOUNT, resource_of(row))  # one round trip, every tier
-    ctx.request.returned(ACCOUNT, account_id, None, decision.tiers, "check:view")
+    ctx.request.returned(ACCOUNT, account_id, None, decision.tiers)
     return account_out(row, decision.tiers)
 
 
@@ -117,6 +117,6 @@ async def list_accounts(
         granted = tiers.get(str(row.id), [])
         if "staff_directory" not in granted:
             continue  # the plan and the check disagree: never show the row (fail closed)
-        ctx.request.returned(ACCOUNT, row.id, None, granted, "plan:view")
+        ctx.request.returned(ACCOUNT, row.id, None, granted)
         listed.append(account_out(row, granted))
     return listed

@@ -110,5 +110,5 @@ class Context:
     ) -> None:
         self.access.denied(REFERRAL, resource.id, action, student_key, "not_allowed")
 
-    def record_read(self, actor: Actor, row: Row[Any], tiers: list[str], rule: str) -> None:
-        self.access.returned(REFERRAL, row.id, row.student_key, tiers, rule)
+    def record_read(self, actor: Actor, row: Row[Any], tiers: list[str]) -> None:
+        self.access.returned(REFERRAL, row.id, row.student_key, tiers)

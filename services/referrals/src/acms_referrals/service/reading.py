@@ -30,7 +30,7 @@ async def present(ctx: Context, actor: Actor, row: Row[Any], tiers: list[str]) -
     names = await staff_members.names_of(ctx.session, people_of([row]))
     history = await repository.history(ctx.session, row.id) if "summary" in tiers else None
     open_rows = await _open_requests(ctx, [row], {str(row.id): tiers})
-    ctx.record_read(actor, row, tiers, "check:view")
+    ctx.record_read(actor, row, tiers)
     return project(row, tiers, names, history, open_rows)
 
 
@@ -72,6 +72,6 @@ async def list_referrals(
         ):
             # The plan and the check disagree: never show the row (fail closed).
             continue
-        ctx.record_read(actor, row, granted, f"plan:{action}")
+        ctx.record_read(actor, row, granted)
         views.append(project(row, granted, names, open_rows=open_rows))
     return views

@@ -123,14 +123,15 @@ def _api_request(event: ApiRequestAudited, envelope: EventEnvelope) -> TrailInde
         probes = all(d.reason == "not_found" for d in event.denials)
         outcome = "not_found" if probes else "denied" if event.denials else "none"
         accesses = tuple(RecordAccess(d.id, d.kind, d.student_key) for d in event.denials)
-    rules = sorted({r.rule for r in event.records if r.rule})
+    # each record's granting rules (`rules`; `rule` alone in events written before)
+    rules = sorted({g for r in event.records for g in r.rules or ([r.rule] if r.rule else [])})
     return TrailIndex(
         account_id=event.principal_id,
         organisation_id=str(event.organisation_id) if event.organisation_id else None,
         roles=tuple(event.roles),
         action=f"{event.service}:{event.action}",
         outcome=outcome,
-        rule=",".join(rules)[:300] or None,
+        rule=",".join(rules) or None,
         trace_id=event.trace_id or trace_id_of(envelope),
         accesses=accesses,
     )
