@@ -20,8 +20,6 @@ Per request it does what the service does, less the policy and the audit:
 No actor projection read, no `CheckResources`, no outbox row, no platform middleware.
 """
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
