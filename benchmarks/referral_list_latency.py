@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -43,10 +44,12 @@ from acms_contracts.vocabulary import Role
 from acms_platform.database import Database
 from acms_platform.policy import PolicyClient
 from acms_platform.settings import SERVICE_PORTS
+from acms_platform.testing.processes import ServiceProcess
 from acms_platform.tokens import Principal
 from gateway_stack import (
     DOMAIN,
     GATEWAY_URL,
+    REPO,
     bench_settings,
     ensure_account,
     register_organisations,
@@ -67,14 +70,20 @@ class Case:
     kind: str  # "school" or "asp": whose index `index` is
     index: int
     params: dict[str, str]
+    view: bool = False  # one request's full view (the school's newest) instead of a list
 
 
 CASES = (
     Case("school's requests (school leader)", Role.SCHOOL_LEADER,
          f"leader.school007@{DOMAIN}", "school", 7, {}),
+    Case("one request's full view (school leader)", Role.SCHOOL_LEADER,
+         f"leader.school007@{DOMAIN}", "school", 7, {}, view=True),
     Case("ASP queue, allocated (ASP workflow lead)", Role.ASP_WORKFLOW_LEAD,
          f"lead.asp08@{DOMAIN}", "asp", 8, {"status": "allocated"}),
 )  # fmt: skip
+# The floor app (floor_app.py) listens on cases' port, which the run holds free, so that
+# nginx's /api/cases/ location, configured as every service's, routes to it.
+FLOOR_PORT = SERVICE_PORTS["cases"]
 
 # Row i: school i % SCHOOLS (creator's organisation too); from "allocated" on, provider
 # i % ASPS. The organisations are the ones registered in identity, passed as arrays.
@@ -151,10 +160,13 @@ async def seed(database: Database, rows: int, schools: list[UUID], asps: list[UU
 PATHS = {
     "sql": "SQL without authorisation",
     "plan_sql": "SQL with the policy's plan (no PDP call)",
+    "floor_direct": f"floor app, HTTP straight to :{FLOOR_PORT}",
+    "floor": "floor app through nginx :8080 (the floor)",
     "in_process": "API in-process (ASGI, no HTTP)",
     "direct": "API process, HTTP straight to :8102",
     "gateway": "API through nginx :8080",
 }
+FLOOR_PATHS = ("floor_direct", "floor")
 
 
 Call = Callable[[], Awaitable[None]]
@@ -184,13 +196,15 @@ async def case_calls(
     async with database.transaction() as session:
         org = await projection.get(session, organisation)
     assert org is not None
+    scope = referrals.c.school_id if case.kind == "school" else referrals.c.provider_id
+    if case.view:
+        return await view_calls(organisation, headers, database, apis)
     # The principal as the service's current_actor builds it (projection attributes).
     principal = Principal(str(account), organisation, (case.role,))
     actor = Actor(principal, account, organisation, org.org_type, region=org.region)
     plan = await pdp.plan(actor.policy_principal, "referral", "view")
     readable = readable_condition(plan)
     filters = ListFilters(status=case.params.get("status"), limit=50)
-    scope = referrals.c.school_id if case.kind == "school" else referrals.c.provider_id
     bare = readable_statement(true(), filters).where(scope == organisation).limit(50)
     authorised = page_statement(readable, filters)  # what the service runs
     query = {"limit": "50", **case.params}
@@ -210,9 +224,57 @@ async def case_calls(
 
         return call
 
+    await same_answers(apis, "/referrals", query, headers)
     return {"sql": sql(bare), "plan_sql": sql(authorised)} | {
         path: api(api_client) for path, api_client in apis.items()
     }
+
+
+async def same_answers(
+    apis: dict[str, httpx.AsyncClient], path: str, query: dict[str, str], headers: dict[str, str]
+) -> None:
+    """The floor must answer what the service answers (same rows, same fields), or its
+    ratio compares different work."""
+    answers = {}
+    for name in ("gateway", "floor"):
+        response = await apis[name].get(path, params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        answers[name] = response.json()
+    if answers["gateway"] != answers["floor"]:
+        raise SystemExit(f"the floor app answers {path} differently from the service")
+
+
+async def view_calls(
+    organisation: UUID,
+    headers: dict[str, str],
+    database: Database,
+    apis: dict[str, httpx.AsyncClient],
+) -> dict[str, Call]:
+    """The full view of the school's newest request: its row, then its history (what the
+    service reads for a school leader; the seeded rows name no staff, so no names read)."""
+    from acms_referrals import repository
+    from acms_referrals.tables import referrals
+
+    async with database.transaction() as session:
+        newest = select(referrals.c.id).where(referrals.c.school_id == organisation)
+        referral_id = await session.scalar(newest.order_by(referrals.c.created_at.desc()).limit(1))
+    assert referral_id is not None
+
+    async def sql() -> None:
+        async with database.transaction() as session:
+            assert await repository.get(session, referral_id) is not None
+            await repository.history(session, referral_id)
+
+    def api(api_client: httpx.AsyncClient) -> Call:
+        async def call() -> None:
+            response = await api_client.get(f"/referrals/{referral_id}", headers=headers)
+            assert response.status_code == 200, response.text
+            assert response.json()["id"] == str(referral_id)
+
+        return call
+
+    await same_answers(apis, f"/referrals/{referral_id}", {}, headers)
+    return {"sql": sql} | {path: api(api_client) for path, api_client in apis.items()}
 
 
 async def measure(args: argparse.Namespace) -> dict[tuple[str, str], list[tuple[float, float]]]:
@@ -235,10 +297,13 @@ async def measure(args: argparse.Namespace) -> dict[tuple[str, str], list[tuple[
         org_of = {"school": schools, "asp": asps}
         for case in CASES:
             await ensure_account(identity_db, case.email, case.role, org_of[case.kind][case.index])
-        account_ids = [(await sign_in(client, case.email))[1] for case in CASES]
+        emails = dict.fromkeys(case.email for case in CASES)  # the leader reads twice
+        account_ids = [(await sign_in(client, email))[1] for email in emails]
         await seed(referrals_db, args.rows, schools, asps)
 
         apis: dict[str, httpx.AsyncClient] = {
+            "floor_direct": httpx.AsyncClient(base_url=f"http://127.0.0.1:{FLOOR_PORT}"),
+            "floor": httpx.AsyncClient(base_url=f"{GATEWAY_URL}/api/cases"),
             "direct": httpx.AsyncClient(base_url=f"http://127.0.0.1:{SERVICE_PORTS['referrals']}"),
             "gateway": httpx.AsyncClient(base_url=f"{GATEWAY_URL}/api/referrals"),
         }
@@ -260,20 +325,138 @@ async def measure(args: argparse.Namespace) -> dict[tuple[str, str], list[tuple[
         )
 
         api_paths = [path for path in PATHS if path in apis]
+        if args.in_process and args.profile:
+            await profile(app, client, args.profile)
         for run in range(1, args.runs + 1):
             # The API paths take turns going first: a drift during a run (the relay's
             # backlog of audit rows, a neighbour's job) does not always fall on the same one.
             shift = (run - 1) % len(api_paths)
             order = ["sql", "plan_sql", *api_paths[shift:], *api_paths[:shift]]
+            print(f"\nrun {run}/{args.runs}: uptime {load_average()}", flush=True)
             for case in CASES:
                 calls = await case_calls(
                     case, org_of[case.kind][case.index], client, pdp, referrals_db, apis
                 )
                 print(f"\nrun {run}/{args.runs}: {case.label}, {args.rows:,} requests", flush=True)
                 for path in order:
+                    if path not in calls:
+                        continue
                     timing = await timed(PATHS[path], args.samples, calls[path])
                     results.setdefault((case.label, path), []).append(timing)
     return results
+
+
+# --- where the time goes (--profile) ---------------------------------------------------------
+
+# (label, owner, attribute): what one call spends in each, timed by wrapping the function
+# in this process's in-process replica (outermost calls only: a check inside a plan is not
+# counted twice). The rest of a call is the framework: routing, dependencies, the
+# transaction's begin and commit, middlewares, the ASGI exchange.
+STEPS = (
+    ("token verification", "acms_platform.tokens:TokenVerifier", "verify"),
+    ("actor projection read", "acms_platform.projections:Projections", "account"),
+    ("PDP plan (PlanResources)", "acms_platform.policy:PolicyClient", "plan"),
+    ("PDP check (CheckResources)", "acms_platform.policy:PolicyClient", "check"),
+    ("SQL: the page", "acms_referrals.repository:", "readable"),
+    ("SQL: the request", "acms_referrals.repository:", "get"),
+    ("SQL: its history", "acms_referrals.repository:", "history"),
+    ("SQL: staff names", "acms_platform.projections.staff:StaffProjection", "names_of"),
+    ("audit (one outbox row)", "acms_platform.access.request:RequestAccess", "record_in_request"),
+    ("serialisation (pydantic dump_json)", "fastapi.routing:", "serialize_response"),
+)
+
+
+@contextlib.contextmanager
+def step_timers(spent: dict[str, float], posts: list[str]) -> Any:
+    import importlib
+
+    from acms_platform.policy import PolicyClient
+
+    depth = [0]
+    undo = []
+
+    def wrap(label: str, function: Any) -> Any:
+        async def timed_step(*args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+
+        return timed_step
+
+    for label, where, name in STEPS:
+        module_name, _, owner_name = where.partition(":")
+        owner = importlib.import_module(module_name)
+        owner = getattr(owner, owner_name) if owner_name else owner
+        original = getattr(owner, name)
+        setattr(owner, name, wrap(label, original))
+        undo.append((owner, name, original))
+    post = PolicyClient._post
+
+    async def counted(self: PolicyClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        posts.append(path)
+        return await post(self, path, body)
+
+    PolicyClient._post = counted  # type: ignore[method-assign]
+    undo.append((PolicyClient, "_post", post))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(undo):
+            setattr(owner, name, original)
+
+
+async def profile(app: Any, client: httpx.AsyncClient, calls: int) -> None:
+    """Where one call's time goes in referrals (the in-process replica, so the wrapped
+    functions are the ones it runs), the PDP round trips per call, and a pyinstrument
+    tree when it is importable (`uv run --with pyinstrument`)."""
+    headers, _ = await sign_in(client, CASES[0].email)
+    api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://referrals")
+    listed = await api.get("/referrals", params={"limit": "50"}, headers=headers)
+    targets = {
+        "list of 50 (school leader)": ("/referrals", {"limit": "50"}),
+        "full view (school leader)": (f"/referrals/{listed.json()[0]['id']}", {}),
+    }
+    for label, (path, query) in targets.items():
+        for _ in range(20):  # warm-up
+            assert (await api.get(path, params=query, headers=headers)).status_code == 200
+        spent: dict[str, float] = {}
+        posts: list[str] = []
+        started = time.perf_counter()
+        with step_timers(spent, posts):
+            for _ in range(calls):
+                assert (await api.get(path, params=query, headers=headers)).status_code == 200
+        total = (time.perf_counter() - started) / calls * 1000
+        print(f"\nprofile, {label}, {calls} calls in-process: {total:.2f} ms a call (mean)")
+        for step, seconds in spent.items():
+            print(f"  {step:<36} {seconds / calls * 1000:6.2f} ms")
+        rest = total - sum(spent.values()) / calls * 1000
+        print(f"  {'framework, transaction, the rest':<36} {rest:6.2f} ms")
+        kinds = {p: posts.count(p) / calls for p in dict.fromkeys(posts)}
+        print(f"  PDP round trips per call: {len(posts) / calls:g} {kinds}")
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        print("pyinstrument not importable: `uv run --with pyinstrument` for its tree")
+        await api.aclose()
+        return
+    for label, (path, query) in targets.items():
+        profiler = Profiler(interval=0.0002, async_mode="enabled")
+        with profiler:
+            for _ in range(calls):
+                await api.get(path, params=query, headers=headers)
+        out = REPO / ".run" / "logs" / f"profile-referrals-{path.count('/')}.txt"
+        out.write_text(profiler.output_text(unicode=False, color=False))
+        print(f"pyinstrument tree of {calls} calls, {label}: {out}")
+    await api.aclose()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def report(
@@ -281,12 +464,13 @@ def report(
 ) -> None:
     print(
         f"\nmedians over {args.runs} runs of {args.samples} calls each (after 10 warm-up calls),"
-        f" {args.rows:,} requests in the database\n"
+        f" {args.rows:,} requests in the database; uptime {load_average()}\n"
     )
-    print("| list | path | p50 ms | p95 ms | p50 ratio to bare SQL |")
-    print("|---|---|---|---|---|")
+    print("| read | path | p50 ms | p95 ms | p50 / bare SQL | p50 / floor |")
+    print("|---|---|---|---|---|---|")
     for case in CASES:
         base = statistics.median(p50 for p50, _ in results[(case.label, "sql")])
+        floor = statistics.median(p50 for p50, _ in results[(case.label, "floor")])
         for path, label in PATHS.items():
             runs = results.get((case.label, path))
             if not runs:
@@ -295,8 +479,18 @@ def report(
             p95 = statistics.median(p for _, p in runs)
             print(
                 f"| {case.label} | {label} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | "
-                f"{p50 / base:.1f} |"
+                f"{p50 / base:.1f} | {p50 / floor:.2f} |"
             )
+    print("\nAPI through nginx / floor app through nginx, p50, within each run:")
+    for case in CASES:
+        ratios = [
+            api[0] / floor[0]
+            for api, floor in zip(
+                results[(case.label, "gateway")], results[(case.label, "floor")], strict=True
+            )
+        ]
+        listed = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"  {case.label}: median {statistics.median(ratios):.2f} (runs {listed})")
 
 
 def main() -> None:
@@ -313,11 +507,26 @@ def main() -> None:
         action="store_false",
         help="skip the in-process API (a second referrals replica in this process)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="CALLS",
+        help="before timing, break CALLS in-process calls down by step (needs the replica)",
+    )
     args = parser.parse_args()
     # A plain `kill` stops what this run started, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with running_stack(args.cerbos_url, SERVICES):
-        results = asyncio.run(measure(args))
+        # The floor app, as its own uvicorn process with referrals' bench settings.
+        floor_settings = bench_settings("referrals", args.cerbos_url, port=FLOOR_PORT)
+        floor = ServiceProcess("floor_app:create", floor_settings, app_dir=REPO / "benchmarks")
+        floor.start(ready_timeout=180)
+        print(f"floor app: ready on {floor.url} (log {floor.log_path})", flush=True)
+        try:
+            results = asyncio.run(measure(args))
+        finally:
+            floor.stop()
     report(results, args)
 
 
