@@ -134,7 +134,9 @@ async def _produce(options: dict, topic: str) -> None:
         await producer.stop()
 
 
-async def _read_one(options: dict, topic: str, group: str) -> bytes:
+async def _read_until(options: dict, topic: str, group: str, wanted: bytes) -> bool:
+    """Reads the topic from its start until `wanted` (True) or SECONDS pass (False): other
+    tests of the session may have published to it first."""
     consumer = AIOKafkaConsumer(
         TOPIC_NAMESPACE + topic,
         **options,
@@ -144,8 +146,15 @@ async def _read_one(options: dict, topic: str, group: str) -> bytes:
     )
     try:
         await consumer.start()
-        record = await asyncio.wait_for(consumer.getone(), SECONDS)
-        return record.value
+        deadline = asyncio.get_running_loop().time() + SECONDS
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                record = await asyncio.wait_for(consumer.getone(), left)
+            except TimeoutError:
+                return False
+            if record.value == wanted:
+                return True
+        return False
     finally:
         await consumer.stop()
 
@@ -176,13 +185,13 @@ def test_a_service_reads_what_it_subscribes_to_in_its_own_group_only(bootstrap, 
     asyncio.run(publish_as_admin())
     referrals = _as("referrals", infrastructure)
     own_group = f"{TOPIC_NAMESPACE}test-{RUN_ID}-referrals-acl-{uuid.uuid4().hex[:6]}"
-    assert asyncio.run(_read_one(referrals, topics.IDENTITY_ORGANISATIONS, own_group)) == marker
+    assert asyncio.run(_read_until(referrals, topics.IDENTITY_ORGANISATIONS, own_group, marker))
 
     with pytest.raises(TopicAuthorizationFailedError):  # retention's audit trail, not its own
-        asyncio.run(_read_one(referrals, topics.AUDIT_ACCESS, own_group))
+        asyncio.run(_read_until(referrals, topics.AUDIT_ACCESS, own_group, marker))
     cases_group = f"{TOPIC_NAMESPACE}test-{RUN_ID}-cases-acl"
     with pytest.raises(GroupAuthorizationFailedError):
-        asyncio.run(_read_one(referrals, topics.IDENTITY_ORGANISATIONS, cases_group))
+        asyncio.run(_read_until(referrals, topics.IDENTITY_ORGANISATIONS, cases_group, marker))
 
 
 async def _try_to_read(options: dict, topic: str) -> None:
@@ -220,11 +229,28 @@ def test_a_principal_nobody_granted_anything_reads_nothing(bootstrap):
     async def as_outsider() -> None:
         async with KafkaAdmin(**kafka_admin(bootstrap)) as admin:
             await admin.upsert_scram_users({name: password})
+        await _signed_in_and_refused(client_options(bootstrap, name, password), topics.CASES)
         for topic in (topics.AUDIT_ACCESS, topics.CASES, topics.REFERRALS):
             with pytest.raises(TopicAuthorizationFailedError):
                 await _try_to_read(client_options(bootstrap, name, password), topic)
 
     asyncio.run(as_outsider())
+
+
+async def _signed_in_and_refused(options: dict, topic: str) -> None:
+    """Waits (up to SECONDS) for a credential just set to reach the broker from the
+    metadata log: until then the sign-in itself fails. Returns once the principal signs in
+    and is refused the topic for want of an ACL; raises whatever else it last met."""
+    deadline = asyncio.get_running_loop().time() + SECONDS
+    while True:
+        try:
+            await _try_to_read(options, topic)
+        except TopicAuthorizationFailedError:
+            return
+        except (KafkaError, TimeoutError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 @needs_sasl
@@ -242,16 +268,7 @@ def test_a_credential_set_through_the_controller_listener_signs_in_at_the_broker
         await upsert_scram_users_at_controller(
             controller, admin["kafka_username"], admin["kafka_password"], {name: new}
         )
-        deadline = asyncio.get_running_loop().time() + SECONDS
-        while True:  # the broker takes the record from the metadata log
-            try:
-                await _try_to_read(client_options(bootstrap, name, new), topics.CASES)
-            except TopicAuthorizationFailedError:
-                break  # signed in: refused only for want of an ACL
-            except (KafkaError, TimeoutError):
-                if asyncio.get_running_loop().time() > deadline:
-                    raise
-                await asyncio.sleep(0.5)
+        await _signed_in_and_refused(client_options(bootstrap, name, new), topics.CASES)
         with pytest.raises((KafkaError, TimeoutError)) as refused:
             await _try_to_read(client_options(bootstrap, name, old), topics.CASES)
         assert not isinstance(refused.value, TopicAuthorizationFailedError)
