@@ -96,15 +96,19 @@ async def test_a_rejected_write_leaves_no_event_behind(start_service, probe_over
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_the_request_trace_context_travels_in_kafka_headers(start_service, probe_overrides):
+    """The request's own trace (the server's, named in `traceresponse`), never one the
+    caller chose in a `traceparent` of its own."""
     client = await start_service("probe", create, **probe_overrides)
     stream = f"trace-{uuid.uuid4().hex[:8]}"
-    trace_id = uuid.uuid4().hex
+    chosen = uuid.uuid4().hex
     response = await client.post(
         "/probes",
         json={"stream": stream, "first_sequence": 0, "count": 1},
-        headers={"traceparent": f"00-{trace_id}-{'1' * 16}-01"},
+        headers={"traceparent": f"00-{chosen}-{'1' * 16}-01"},
     )
     assert response.status_code == 201
+    trace_id = response.headers["traceresponse"].split("-")[1]
+    assert trace_id != chosen
     await wait_for_effects(client, stream, 1)
 
     settings = client.app.state.runtime.settings
