@@ -22,6 +22,27 @@ _LAST_SEALS = text(
 )
 
 
+def due(
+    head_seq: int,
+    sealed_seq: int,
+    sealed_at: datetime | None,
+    now: datetime,
+    every_rows: int,
+    every: timedelta,
+) -> bool:
+    """Whether a chain whose head is `head_seq` is to be sealed now, given its last seal
+    (`sealed_seq` 0 and `sealed_at` None when it has none)."""
+    return head_seq - sealed_seq >= every_rows or sealed_at is None or now - sealed_at >= every
+
+
+def checkpoint_row(
+    key: bytes, chain: int, seq: int, head: bytes, sealed_at: datetime
+) -> dict[str, Any]:
+    """The `audit_checkpoints` row sealing `chain` at `seq` (its head hash `head`)."""
+    mac = checkpoint_mac(key, chain, seq, head, sealed_at)
+    return {"chain": chain, "seq": seq, "hash": head, "sealed_at": sealed_at, "mac": mac}
+
+
 class Sealer:
     """An after-append step: seals each chain the batch advanced, when it is due."""
 
@@ -44,21 +65,14 @@ class Sealer:
         now = datetime.now(UTC)
         for chain, head in sorted(heads.items()):
             sealed_seq, sealed_at = last.get(chain, (0, None))
-            due = head["seq"] - sealed_seq >= self.every_rows or (
-                sealed_at is None or now - sealed_at >= self.every
-            )
-            if due:
+            if due(head["seq"], sealed_seq, sealed_at, now, self.every_rows, self.every):
                 self.seal(session, chain, head["seq"], head["hash"], now)
 
     def seal(self, session: Session, chain: int, seq: int, head: bytes, now: datetime) -> None:
-        mac = checkpoint_mac(self.key, chain, seq, head, now)
-        session.execute(
-            insert(audit_checkpoints).values(
-                chain=chain, seq=seq, hash=head, sealed_at=now, mac=mac
-            )
-        )
+        row = checkpoint_row(self.key, chain, seq, head, now)
+        session.execute(insert(audit_checkpoints).values(**row))
         event = AuditCheckpointSealed(
-            chain=chain, seq=seq, head_hash=head.hex(), sealed_at=now, mac=mac
+            chain=chain, seq=seq, head_hash=head.hex(), sealed_at=now, mac=row["mac"]
         )
         # The outbox only queues in the session's info, which the sync session shares with
         # its AsyncSession; its own before_commit listener runs after this one and writes it.
