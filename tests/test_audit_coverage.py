@@ -228,6 +228,17 @@ def build_world(system, gateway: httpx.Client) -> World:
         )
         assert token.status_code == 200, token.text
         world.machine[who] = {"authorization": f"Bearer {token.json()['access_token']}"}
+    # every person known to every service before anything is asked of it (a token naming
+    # an account a service has not projected yet is 401 there)
+    for service in SERVICES[1:]:
+        for who in people:
+            wait_until(
+                lambda who=who, service=service: world.gateway.get(
+                    f"/api/{service}/organisations/{ministry}", headers=world.headers(who)
+                ),
+                lambda r: r.status_code != 401,
+                f"{who} known to {service}",
+            )
     _requests_and_a_case(world)
     _case_content(world)
     _integrations(world)

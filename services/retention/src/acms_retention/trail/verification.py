@@ -1,11 +1,13 @@
 """Verification of the trail: every chain walked in order, every link recomputed, every
-checkpoint's seal and head checked. Reads rows through a cursor (constant memory)."""
+checkpoint's seal and head checked. Reads each chain's rows and its checkpoints through two
+cursors side by side, so memory stays flat however long the trail (7 years of seals are
+millions of checkpoints)."""
 
 from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +22,9 @@ _ROWS = (
     " organisation_id, roles, action, outcome, rule, trace_id, student_keys, record_ids,"
     " accesses::text, envelope::text, prev_hash, hash FROM audit_trail"
     " WHERE chain = $1 ORDER BY seq"
+)
+_CHECKPOINTS = (
+    "SELECT id, seq, hash, sealed_at, mac FROM audit_checkpoints WHERE chain = $1 ORDER BY seq"
 )
 
 
@@ -68,51 +73,71 @@ async def verify_trail(
 ) -> Verification:
     result = Verification()
     total = await connection.fetchval("SELECT count(*) FROM audit_trail")
-    chains = [r[0] for r in await connection.fetch("SELECT DISTINCT chain FROM audit_trail")]
-    checkpoint_rows = await connection.fetch(
-        "SELECT id, chain, seq, hash, sealed_at, mac FROM audit_checkpoints ORDER BY chain, seq"
+    chains = await connection.fetch(
+        "SELECT chain FROM audit_trail UNION SELECT chain FROM audit_checkpoints ORDER BY 1"
     )
-    sealed: dict[int, list[asyncpg.Record]] = {}
-    for checkpoint in checkpoint_rows:
-        sealed.setdefault(checkpoint["chain"], []).append(checkpoint)
-    for chain_id in sorted(set(chains) | set(sealed)):
-        await _verify_chain(
-            connection, chain_id, key, sealed.get(chain_id, []), result, total, progress
-        )
+    for (chain_id,) in chains:
+        await _verify_chain(connection, chain_id, key, result, total, progress)
     if progress:
         progress(result.rows, total)
     return result
+
+
+class _Checkpoints:
+    """One chain's checkpoints in seq order, read from a cursor as the walk of its rows
+    reaches them; each is checked for the service's seal as it is read."""
+
+    def __init__(self, rows: AsyncIterator[asyncpg.Record], chain_id: int, key: bytes) -> None:
+        self._rows, self._chain, self._key = rows, chain_id, key
+        self.current: asyncpg.Record | None = None
+        self.count = 0
+        self.unsealed: Break | None = None
+
+    async def advance(self) -> None:
+        self.current = await anext(self._rows, None)
+        if self.current is None:
+            return
+        self.count += 1
+        checkpoint = self.current
+        mac = links.checkpoint_mac(
+            self._key, self._chain, checkpoint["seq"], bytes(checkpoint["hash"]),
+            checkpoint["sealed_at"],
+        )  # fmt: skip
+        if self.unsealed is None and not hmac.compare_digest(mac, checkpoint["mac"]):
+            self.unsealed = Break(
+                self._chain,
+                checkpoint["seq"],
+                None,
+                f"checkpoint {checkpoint['id']} is not sealed by the service's key",
+            )
+
+    async def at(self, seq: int) -> asyncpg.Record | None:
+        """The checkpoint sealing `seq`, if any, once those before it are passed."""
+        while self.current is not None and self.current["seq"] < seq:
+            await self.advance()
+        if self.current is not None and self.current["seq"] == seq:
+            found = self.current
+            await self.advance()
+            return found
+        return None
 
 
 async def _verify_chain(
     connection: asyncpg.Connection,
     chain_id: int,
     key: bytes,
-    checkpoints: list[asyncpg.Record],
     result: Verification,
     total: int,
     progress: Progress | None,
 ) -> None:
-    # Each checkpoint must carry the service's seal and name a head the chain really had.
-    expected_at: dict[int, asyncpg.Record] = {}
-    unsealed: Break | None = None
     broken: Break | None = None
-    for checkpoint in checkpoints:
-        mac = links.checkpoint_mac(
-            key, chain_id, checkpoint["seq"], bytes(checkpoint["hash"]), checkpoint["sealed_at"]
-        )
-        if not hmac.compare_digest(mac, checkpoint["mac"]):
-            unsealed = unsealed or Break(
-                chain_id,
-                checkpoint["seq"],
-                None,
-                f"checkpoint {checkpoint['id']} is not sealed by the service's key",
-            )
-        expected_at[checkpoint["seq"]] = checkpoint
-    result.checkpoints += len(checkpoints)
-
     previous, seq = links.GENESIS, 0
     async with connection.transaction(readonly=True, isolation="repeatable_read"):
+        # Each checkpoint must carry the service's seal and name a head the chain had.
+        sealed = _Checkpoints(
+            aiter(connection.cursor(_CHECKPOINTS, chain_id, prefetch=1000)), chain_id, key
+        )
+        await sealed.advance()
         async for row in connection.cursor(_ROWS, chain_id, prefetch=5000):
             seq += 1
             result.rows += 1
@@ -121,29 +146,31 @@ async def _verify_chain(
             if broken is not None:
                 continue
             broken = _check_row(row, chain_id, seq, previous)
-            if broken is None and row["seq"] in expected_at:
-                checkpoint = expected_at.pop(row["seq"])
-                if bytes(checkpoint["hash"]) != bytes(row["hash"]):
-                    broken = Break(
-                        chain_id,
-                        row["seq"],
-                        str(row["event_id"]),
-                        f"differs from checkpoint {checkpoint['id']} sealed at "
-                        f"{links.iso(checkpoint['sealed_at'])}: rows up to here were rewritten",
-                    )
+            checkpoint = await sealed.at(row["seq"]) if broken is None else None
+            if checkpoint is not None and bytes(checkpoint["hash"]) != bytes(row["hash"]):
+                broken = Break(
+                    chain_id,
+                    row["seq"],
+                    str(row["event_id"]),
+                    f"differs from checkpoint {checkpoint['id']} sealed at "
+                    f"{links.iso(checkpoint['sealed_at'])}: rows up to here were rewritten",
+                )
             previous = bytes(row["hash"])
             seq = row["seq"]
+        beyond = sealed.current if broken is None else None
+        while sealed.current is not None:  # the rest still checked for their seal
+            await sealed.advance()
     result.chains[chain_id] = seq
-    if broken is None and expected_at:
-        lost = min(expected_at)
+    result.checkpoints += sealed.count
+    if beyond is not None:
         broken = Break(
             chain_id,
-            lost,
+            beyond["seq"],
             None,
-            f"checkpoint {expected_at[lost]['id']} sealed seq {lost} but the chain ends at "
+            f"checkpoint {beyond['id']} sealed seq {beyond['seq']} but the chain ends at "
             f"seq {seq}: rows were removed from its end",
         )
-    found = [b for b in (broken, unsealed) if b is not None]
+    found = [b for b in (broken, sealed.unsealed) if b is not None]
     if found:
         result.breaks.append(min(found, key=lambda b: b.seq))
 
