@@ -99,8 +99,9 @@ ensure_tls() {
      openssl x509 -req -sha256 -days 730 -in "$KAFKA_TLS_DIR/kafka-broker.csr" -CA "$KAFKA_CA" \
        -CAkey "$KAFKA_CA_KEY" -CAcreateserial -CAserial "$KAFKA_TLS_DIR/kafka-ca.srl" \
        -extfile "$KAFKA_TLS_DIR/kafka-broker.ext" -out "$KAFKA_BROKER_CERT" 2>/dev/null
+     ensure_secret kafka_keystore >/dev/null  # read from its file, never from the command line
      openssl pkcs12 -export -name kafka-broker -in "$KAFKA_BROKER_CERT" -inkey "$key" \
-       -certfile "$KAFKA_CA" -passout "pass:$(ensure_secret kafka_keystore)" -out "$KAFKA_KEYSTORE"
+       -certfile "$KAFKA_CA" -passout "file:$RUN_DIR/secrets/kafka_keystore" -out "$KAFKA_KEYSTORE"
      rm -f "$key" "$KAFKA_TLS_DIR/kafka-broker.csr" "$KAFKA_TLS_DIR/kafka-broker.ext"
      echo "$KAFKA_TLS_NAMES" >"$KAFKA_TLS_STAMP"
      echo "kafka: made the broker's TLS certificate for $KAFKA_TLS_NAMES, signed by $KAFKA_CA"
