@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# deploy/kafka.sh start|stop|status|kill|restart|topics NAME...|credentials|errors: Apache
+# deploy/kafka.sh start|stop|status|kill|restart|topics NAME...|credentials|errors|secrets: Apache
 # Kafka (KRaft, one combined broker+controller node) from Maven Central jars, run with the
 # machine's Java 17.
-# Clients authenticate with SASL/SCRAM-SHA-512 and are authorised by ACLs (StandardAuthorizer,
-# nothing allowed without one). The admin super user's password is the local secret
-# kafka_admin (deploy/lib/common.sh ensure_secret, under .run/secrets, never committed); its
-# client properties for Kafka's own tools are written to $RUN_DIR/kafka/admin.properties.
+# Clients connect over TLS (SASL_SSL), verify the broker's certificate against a local CA,
+# authenticate with SASL/SCRAM-SHA-512 and are authorised by ACLs (StandardAuthorizer,
+# nothing allowed without one). The CA and the broker's key are made at first start under
+# $RUN_DIR/tls (ensure_tls; never committed); clients trust $RUN_DIR/tls/kafka-ca.pem
+# (ACMS_KAFKA_CA_FILE). The admin super user's password is the local secret kafka_admin
+# (deploy/lib/common.sh ensure_secret, under .run/secrets, never committed); its client
+# properties for Kafka's own tools are written to $RUN_DIR/kafka/admin.properties.
 # The services' principals and ACLs are made by deploy/services.sh (acms_platform.kafka_acls).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
@@ -23,6 +26,18 @@ KAFKA_ADMIN_PROPS=$KAFKA_DIR/admin.properties
 # The storage was formatted with the admin's SCRAM credential (older local storage was not).
 KAFKA_SCRAM_STAMP=$KAFKA_DATA/acms-scram-admin
 KAFKA_ADMIN_USER=admin
+# The local CA (key and certificate) and the broker's key and certificate (a PKCS12
+# keystore whose password is the local secret kafka_keystore), for the loopback names the
+# broker is reached by. Outside $KAFKA_DIR: starting the storage over keeps the CA clients trust.
+KAFKA_TLS_DIR=$RUN_DIR/tls
+KAFKA_CA=$KAFKA_CA_FILE  # $KAFKA_TLS_DIR/kafka-ca.pem (deploy/lib/common.sh)
+KAFKA_CA_KEY=$KAFKA_TLS_DIR/kafka-ca.key
+KAFKA_BROKER_CERT=$KAFKA_TLS_DIR/kafka-broker.pem
+KAFKA_KEYSTORE=$KAFKA_TLS_DIR/kafka-broker.p12
+# 127.0.0.1 and localhost for the local broker; kafka for the compose broker, which uses the
+# same files (deploy/compose/compose.yaml) unless production supplies its own.
+KAFKA_TLS_NAMES="IP:127.0.0.1,DNS:localhost,DNS:kafka"
+KAFKA_TLS_STAMP=$KAFKA_TLS_DIR/kafka-broker.names
 BOOTSTRAP=127.0.0.1:$ACMS_KAFKA_PORT
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xmx768m -Xms256m}
@@ -55,6 +70,46 @@ kafka_tool() {
 
 admin_password() { ensure_secret kafka_admin; }
 
+# still_valid CERT: the certificate exists and stays valid for 30 more days.
+still_valid() { [ -s "$1" ] && openssl x509 -in "$1" -noout -checkend $((30 * 86400)) >/dev/null 2>&1; }
+
+# ensure_tls: the local CA (10 years) and, signed by it, the broker's key and certificate
+# (2 years, for $KAFKA_TLS_NAMES, server authentication only), made at first start and
+# again only when one is missing, within 30 days of expiry or made for other names. Keys
+# are EC P-256, mode 0600; the CA's key stays here (nothing else signs with it).
+ensure_tls() {
+  command -v openssl >/dev/null || { echo "kafka: openssl not found (needed for TLS)" >&2; exit 1; }
+  mkdir -p "$KAFKA_TLS_DIR"; chmod 700 "$KAFKA_TLS_DIR"
+  (umask 077
+   if ! still_valid "$KAFKA_CA" || [ ! -s "$KAFKA_CA_KEY" ]; then
+     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
+       -subj "/CN=ACMS local Kafka CA ($(hostname -s))" -keyout "$KAFKA_CA_KEY" -out "$KAFKA_CA.tmp" \
+       -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+       -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+     mv "$KAFKA_CA.tmp" "$KAFKA_CA"; rm -f "$KAFKA_BROKER_CERT"
+   fi
+   if ! still_valid "$KAFKA_BROKER_CERT" || [ ! -s "$KAFKA_KEYSTORE" ] ||
+      [ "$(cat "$KAFKA_TLS_STAMP" 2>/dev/null)" != "$KAFKA_TLS_NAMES" ] ||
+      ! openssl verify -CAfile "$KAFKA_CA" "$KAFKA_BROKER_CERT" >/dev/null 2>&1; then
+     local key=$KAFKA_TLS_DIR/kafka-broker.key
+     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+       -subj "/CN=127.0.0.1" -keyout "$key" -out "$KAFKA_TLS_DIR/kafka-broker.csr" 2>/dev/null
+     printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+       "extendedKeyUsage=serverAuth" "subjectAltName=$KAFKA_TLS_NAMES" >"$KAFKA_TLS_DIR/kafka-broker.ext"
+     openssl x509 -req -sha256 -days 730 -in "$KAFKA_TLS_DIR/kafka-broker.csr" -CA "$KAFKA_CA" \
+       -CAkey "$KAFKA_CA_KEY" -CAcreateserial -CAserial "$KAFKA_TLS_DIR/kafka-ca.srl" \
+       -extfile "$KAFKA_TLS_DIR/kafka-broker.ext" -out "$KAFKA_BROKER_CERT" 2>/dev/null
+     ensure_secret kafka_keystore >/dev/null  # read from its file, never from the command line
+     openssl pkcs12 -export -name kafka-broker -in "$KAFKA_BROKER_CERT" -inkey "$key" \
+       -certfile "$KAFKA_CA" -passout "file:$RUN_DIR/secrets/kafka_keystore" -out "$KAFKA_KEYSTORE"
+     rm -f "$key" "$KAFKA_TLS_DIR/kafka-broker.csr" "$KAFKA_TLS_DIR/kafka-broker.ext"
+     echo "$KAFKA_TLS_NAMES" >"$KAFKA_TLS_STAMP"
+     echo "kafka: made the broker's TLS certificate for $KAFKA_TLS_NAMES, signed by $KAFKA_CA"
+   fi
+  )
+  chmod 644 "$KAFKA_CA" "$KAFKA_BROKER_CERT"
+}
+
 # The broker's properties and the admin's client properties hold the admin password: 0600.
 render_config() {
   local password; password=$(admin_password)
@@ -62,9 +117,13 @@ render_config() {
   (umask 077
    sed -e "s#@KAFKA_PORT@#$ACMS_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$ACMS_KAFKA_CONTROLLER_PORT#g" \
        -e "s#@DATA_DIR@#$KAFKA_DATA#g" -e "s#@ADMIN_USER@#$KAFKA_ADMIN_USER#g" \
-       -e "s#@ADMIN_PASSWORD@#$password#g" "$KAFKA_CONF_DIR/server.properties.template" >"$KAFKA_PROPS"
+       -e "s#@ADMIN_PASSWORD@#$password#g" -e "s#@KEYSTORE@#$KAFKA_KEYSTORE#g" \
+       -e "s#@KEYSTORE_PASSWORD@#$(ensure_secret kafka_keystore)#g" -e "s#@CA_FILE@#$KAFKA_CA#g" \
+       "$KAFKA_CONF_DIR/server.properties.template" >"$KAFKA_PROPS"
    cat >"$KAFKA_ADMIN_PROPS" <<PROPS
-security.protocol=SASL_PLAINTEXT
+security.protocol=SASL_SSL
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_CA
 sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_ADMIN_USER" password="$password";
 PROPS
@@ -103,6 +162,7 @@ start() {
   fi
   command -v "$JAVA" >/dev/null || { echo "kafka: java not found" >&2; exit 1; }
   ensure_libs
+  ensure_tls
   render_config
   format_storage
   [ ! -f "$KAFKA_LOG" ] || mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
@@ -122,7 +182,7 @@ start() {
     fi
     sleep 0.3
   done
-  echo "kafka: started $KAFKA_VERSION on $BOOTSTRAP, SASL/SCRAM-SHA-512 and ACLs (pid $(cat "$KAFKA_PID"), log $KAFKA_LOG)"
+  echo "kafka: started $KAFKA_VERSION on $BOOTSTRAP, TLS (CA $KAFKA_CA), SASL/SCRAM-SHA-512 and ACLs (pid $(cat "$KAFKA_PID"), log $KAFKA_LOG)"
 }
 
 # admin_authenticates: the broker answers the admin over SASL.
@@ -154,13 +214,13 @@ log_errors() {
 }
 
 # reset_credentials: the admin's and the services' SCRAM credentials set again through the
-# controller listener (SASL/PLAIN), which a broker refusing SCRAM does not stop. Needs the
+# controller listener (SASL/PLAIN over TLS), which a broker refusing SCRAM does not stop. Needs the
 # project's Python environment (deploy/python.sh); without it there is nothing to try.
 reset_credentials() {
   local python=$ROOT/.venv/bin/python
   [ -x "$python" ] || { echo "kafka: no .venv to re-set the credentials with" >&2; return 1; }
   ACMS_KAFKA_ADMIN_USER=$KAFKA_ADMIN_USER ACMS_KAFKA_ADMIN_PASSWORD=$(admin_password) \
-    "$python" -m acms_platform.kafka_acls credentials --secrets-dir "$RUN_DIR/secrets" \
+    ACMS_KAFKA_CA_FILE=$KAFKA_CA "$python" -m acms_platform.kafka_acls credentials --secrets-dir "$RUN_DIR/secrets" \
     --controller "127.0.0.1:$ACMS_KAFKA_CONTROLLER_PORT" >&2
 }
 
@@ -222,6 +282,18 @@ topics() {
   [ ${#present[@]} -eq 0 ] || echo "kafka: topics already present: ${present[*]}"
 }
 
+# secrets: every file the compose stack mounts (deploy/compose/compose.yaml), made as the
+# local broker's are: the CA and the broker's keystore, its password, the admin's password
+# and each service principal's, without starting anything.
+secrets() {
+  ensure_tls
+  local name
+  for name in kafka_admin kafka_keystore $(for s in $SERVICES; do echo "kafka_$s"; done); do
+    ensure_secret "$name" >/dev/null
+  done
+  echo "kafka: TLS files in $KAFKA_TLS_DIR, passwords in $RUN_DIR/secrets (kafka_*)"
+}
+
 action=${1:-status}; shift || true
 case $action in
   start) start_authenticating ;;
@@ -230,7 +302,8 @@ case $action in
   status) status ;;
   restart) stop_pid kafka "$KAFKA_PID" 30; start_authenticating ;;
   topics) topics "$@" ;;
-  credentials) render_config; reset_credentials ;;
+  credentials) ensure_tls; render_config; reset_credentials ;;
   errors) log_errors ;;
-  *) echo "usage: $0 start|stop|status|kill|restart|topics NAME...|credentials|errors" >&2; exit 2 ;;
+  secrets) secrets ;;
+  *) echo "usage: $0 start|stop|status|kill|restart|topics NAME...|credentials|errors|secrets" >&2; exit 2 ;;
 esac

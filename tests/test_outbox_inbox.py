@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,12 +15,19 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import insert, select
 
 from acms_contracts import EventEnvelope, topics
+from acms_contracts.cases import CaseClosed
 from acms_contracts.platform import ProbeEmitted
 from acms_platform import inbox
 from acms_platform.database import Database
 from acms_platform.messaging import ensure_topics
 from acms_platform.migrations import upgrade_to_head
-from acms_platform.outbox import MAX_EVENT_BYTES, EventTooLarge, Outbox, OutboxRelay
+from acms_platform.outbox import (
+    MAX_EVENT_BYTES,
+    EventTooLarge,
+    Outbox,
+    OutboxRelay,
+    UndeclaredTopic,
+)
 from acms_platform.platform_tables import inbox as inbox_table
 from acms_platform.testing.plugin import create_database, kafka_admin, settings_for_test
 
@@ -237,22 +245,51 @@ def days_ago(days: int) -> datetime:
     return datetime.now(UTC) - timedelta(days=days)
 
 
+async def refused_with_its_transaction(client, stream: str, refused, error, match: str) -> None:
+    """An event the outbox refuses fails its transaction: neither it nor the transaction's
+    other event is written, and the next transaction's event is not held back."""
+    runtime = client.app.state.runtime
+    with pytest.raises(error, match=match):
+        async with runtime.database.transaction() as session:
+            await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=0))
+            await runtime.outbox.add(session, refused)
+    async with runtime.database.transaction() as session:
+        await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=1))
+
+    assert await wait_for_effects(client, stream, 1) == [1]
+    assert (await client.get("/probes/state")).json()["outbox_pending"] == 0
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_an_event_too_large_for_kafka_fails_its_transaction_and_holds_nothing_back(
     start_service, probe_overrides
 ):
     client = await start_service("probe", create, **probe_overrides)
-    runtime = client.app.state.runtime
     stream = f"large-{uuid.uuid4().hex[:8]}"
     # Multi-byte characters: the limit is on bytes, not characters.
     huge = ProbeEmitted(stream=stream + "ā" * (MAX_EVENT_BYTES // 2), sequence=0)
-    with pytest.raises(EventTooLarge, match=f"at most {MAX_EVENT_BYTES}"):
-        async with runtime.database.transaction() as session:
-            await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=0))
-            await runtime.outbox.add(session, huge)
-    async with runtime.database.transaction() as session:
-        await runtime.outbox.add(session, ProbeEmitted(stream=stream, sequence=1))
+    await refused_with_its_transaction(
+        client, stream, huge, EventTooLarge, f"at most {MAX_EVENT_BYTES}"
+    )
 
-    # Neither event of the failed transaction was written; the next one is not held back.
-    assert await wait_for_effects(client, stream, 1) == [1]
-    assert (await client.get("/probes/state")).json()["outbox_pending"] == 0
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_event_for_a_topic_the_service_does_not_declare_is_refused_at_the_write(
+    start_service, probe_overrides
+):
+    """The probe declares the probe topics only: its principal may not write the cases
+    topic, so an event for it would wait in the outbox for ever. The write fails instead,
+    naming the topic and the service, and its transaction writes nothing."""
+    client = await start_service("probe", create, **probe_overrides)
+    assert topics.CASES not in definition.publishes
+    stray = CaseClosed(
+        case_id=uuid.uuid4(),
+        reference="AS-2026-000001",
+        subject_student_key=str(uuid.uuid4()),
+        actor_id="system",
+        at=datetime.now(UTC),
+        outcome_category="improved",
+    )
+    message = f"service probe writes CaseClosed to the topic {topics.CASES}, which its"
+    stream = f"undeclared-{uuid.uuid4().hex[:8]}"
+    await refused_with_its_transaction(client, stream, stray, UndeclaredTopic, re.escape(message))

@@ -6,11 +6,24 @@
 set -eu
 
 # A secret mounted as a file (compose `secrets:`, or a Kubernetes secret volume) stands in
-# for its environment variable when that is not set.
-secret_file=/run/secrets/acms_student_key_secret
-if [ -z "${ACMS_STUDENT_KEY_SECRET:-}" ] && [ -r "$secret_file" ]; then
-  ACMS_STUDENT_KEY_SECRET=$(cat "$secret_file")
-  export ACMS_STUDENT_KEY_SECRET
+# for its environment variable when that is not set: from_file VARIABLE FILE.
+from_file() {
+  eval "current=\${$1:-}"
+  if [ -z "$current" ] && [ -r "$2" ]; then
+    eval "$1=\$(cat \"\$2\")"
+    export "${1?}"
+  fi
+}
+from_file ACMS_STUDENT_KEY_SECRET /run/secrets/acms_student_key_secret
+# the service's own Kafka principal's password (compose mounts kafka_<service> here) and,
+# for the one-shot that applies the principals and ACLs, the admin's
+from_file ACMS_KAFKA_PASSWORD /run/secrets/acms_kafka_password
+from_file ACMS_KAFKA_ADMIN_PASSWORD /run/secrets/kafka_admin
+
+# A command of its own (compose's one-shot steps: migrations, Kafka principals and ACLs)
+# runs as given, with the same secrets; anything else is options for uvicorn.
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+  exec "$@"
 fi
 
 name=${ACMS_SERVICE_NAME:-}

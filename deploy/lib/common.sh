@@ -6,6 +6,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUN_DIR=${ACMS_RUN_DIR:-$ROOT/.run}
 CACHE_DIR=${ACMS_CACHE_DIR:-$HOME/.cache/acms}
 LOG_DIR=$RUN_DIR/logs
+# The local CA that signed the Kafka broker's certificate (deploy/kafka.sh makes it at first
+# start); every client of the local broker trusts it, and only it (ACMS_KAFKA_CA_FILE).
+KAFKA_CA_FILE=$RUN_DIR/tls/kafka-ca.pem
 
 ACMS_PG_PORT=${ACMS_PG_PORT:-55432}
 ACMS_KAFKA_PORT=${ACMS_KAFKA_PORT:-59092}
@@ -166,19 +169,23 @@ use_db_owner_credentials() {
 # use_kafka_credentials SERVICE: exports ACMS_KAFKA_USERNAME / ACMS_KAFKA_PASSWORD as the
 # service's own Kafka principal, acms-SERVICE, whose ACLs let it write only the topics it
 # publishes and read only those it subscribes to (services.sh applies them with
-# acms_platform.kafka_acls). Run in a subshell: it changes the environment.
+# acms_platform.kafka_acls), and ACMS_KAFKA_CA_FILE, the local CA it verifies the broker
+# with (TLS). Run in a subshell: it changes the environment.
 use_kafka_credentials() {
   ACMS_KAFKA_USERNAME="acms-$1"
   ACMS_KAFKA_PASSWORD=$(ensure_secret "kafka_$1") || return 1
-  export ACMS_KAFKA_USERNAME ACMS_KAFKA_PASSWORD
+  ACMS_KAFKA_CA_FILE=$KAFKA_CA_FILE
+  export ACMS_KAFKA_USERNAME ACMS_KAFKA_PASSWORD ACMS_KAFKA_CA_FILE
 }
 
 # use_kafka_admin: exports ACMS_KAFKA_ADMIN_USER / ACMS_KAFKA_ADMIN_PASSWORD, the super user
-# deploy/kafka.sh formats the storage with (for the launchers' and the tests' admin work).
+# deploy/kafka.sh formats the storage with (for the launchers' and the tests' admin work),
+# and ACMS_KAFKA_CA_FILE as use_kafka_credentials does.
 use_kafka_admin() {
   ACMS_KAFKA_ADMIN_USER=admin
   ACMS_KAFKA_ADMIN_PASSWORD=$(ensure_secret kafka_admin) || return 1
-  export ACMS_KAFKA_ADMIN_USER ACMS_KAFKA_ADMIN_PASSWORD
+  ACMS_KAFKA_CA_FILE=$KAFKA_CA_FILE
+  export ACMS_KAFKA_ADMIN_USER ACMS_KAFKA_ADMIN_PASSWORD ACMS_KAFKA_CA_FILE
 }
 
 # show_log_tail FILE [LINES]

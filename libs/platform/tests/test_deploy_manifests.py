@@ -424,3 +424,40 @@ def test_gateway_streams_cases_documents_both_ways_like_nginx_sh():
             "proxy_pass http://acms_cases;",
         ):
             assert directive in location, directive
+
+
+def test_every_kafka_client_in_the_manifests_verifies_the_broker_over_tls():
+    """Compose's broker serves SASL_SSL only; each service connects as its own principal,
+    its password and the CA from secret files (never inline), as the launchers' broker
+    does; Kubernetes mounts the CA of Secret acms-kafka-ca where ACMS_KAFKA_CA_FILE says."""
+    document = compose()
+    start = (COMPOSE_DIR / "kafka-start.sh").read_text()
+    protocols = next(
+        line.split("=", 1)[1] for line in start.splitlines() if "security.protocol.map=" in line
+    )
+    assert {pair.split(":")[1] for pair in protocols.split(",")} == {"SASL_SSL"}
+    assert "allow.everyone.if.no.acl.found=false" in start
+    acls = document["services"]["kafka-acls"]
+    assert {f"kafka_{service}" for service in SERVICES} <= set(acls["secrets"])
+    for service, spec in app_services().items():
+        env = environment(spec)
+        assert env["ACMS_KAFKA_CA_FILE"] == "/run/secrets/kafka_ca", service
+        assert env["ACMS_KAFKA_USERNAME"] == f"acms-{service}"
+        assert "ACMS_KAFKA_PASSWORD" not in env, f"{service}: the password is not inline"
+        assert {"source": f"kafka_{service}", "target": "acms_kafka_password"} in spec["secrets"]
+        assert "kafka_ca" in spec["secrets"]
+        assert spec["depends_on"]["kafka-acls"]["condition"] == "service_completed_successfully"
+    assert "/run/secrets/acms_kafka_password" in (DEPLOY / "docker" / "entrypoint.sh").read_text()
+    for name in document["secrets"]:
+        assert "file" in document["secrets"][name], name
+    settings = k8s_objects("ConfigMap")["acms-settings"]["data"]
+    ca_file = Path(settings["ACMS_KAFKA_CA_FILE"])
+    assert "ca.crt" in k8s_objects("Secret")["acms-kafka-ca"]["stringData"]
+    for service in SERVICES:
+        pod = k8s_objects("Deployment")[service]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["kafka-ca"]["secret"]["secretName"] == "acms-kafka-ca"
+        for container in pod["containers"] + pod.get("initContainers", []):
+            mounts = {m["name"]: m for m in container["volumeMounts"]}
+            assert mounts["kafka-ca"]["mountPath"] == str(ca_file.parent), (service, container)
+            assert mounts["kafka-ca"].get("readOnly") is True

@@ -7,9 +7,11 @@ broker enforces them (the test session granted them on its namespace)."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -20,6 +22,7 @@ from aiokafka.errors import (
 )
 
 from acms_contracts import topics
+from acms_contracts.registry import EVENT_TYPES
 from acms_contracts.topics import dead_letter_topic
 from acms_platform import kafka_acls
 from acms_platform.kafka_acls import ServiceTopics, service_definition
@@ -32,16 +35,19 @@ from acms_platform.kafka_admin import (
 from acms_platform.kafka_client import client_options
 from acms_platform.messaging import ensure_topics
 from acms_platform.settings import Settings
+from acms_platform.testing.infra import REPO_ROOT
 from acms_platform.testing.plugin import (
     KAFKA_SASL,
     RUN_ID,
     TOPIC_NAMESPACE,
     kafka_admin,
     kafka_admin_credentials,
+    kafka_tls,
     settings_for_test,
 )
 
 SECONDS = 20
+CA = kafka_tls().get("kafka_ca_file")  # over TLS, as every client: refusals are SASL's or ACLs'
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +104,66 @@ def test_each_service_reads_only_its_own_consumer_group(derived):
     for service, rules in derived.items():
         groups = {a.resource_name for a in rules if a.resource_type is ResourceType.GROUP}
         assert groups <= {f"acms-{service}"}, (service, groups)
+
+
+def _events_in_code(package: Path) -> tuple[dict[type, set[str]], dict[type, set[str]]]:
+    """The event classes a service's code makes, by reading it: (constructed, referenced).
+
+    Constructed: called by name (`CaseOpened(...)`). Referenced: named anywhere else as a
+    value (`event = A if x else B`, a mapping of classes), which a consumer does too when
+    it picks the class to read a message with; not counted: handler registrations
+    (`handlers.on(X)`), annotations and `isinstance` checks. Each with its file:line."""
+    by_name = {cls.__name__: cls for cls in EVENT_TYPES.values()}
+    constructed: dict[type, set[str]] = {}
+    referenced: dict[type, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        ignored: set[int] = set()
+        called: set[int] = set()
+        for node in ast.walk(tree):
+            parts: list[ast.AST] = []
+            if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+                parts = [node.annotation]
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
+                parts = [node.returns]
+            elif isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Attribute) and node.func.attr == "on":
+                    parts = list(node.args)
+                elif isinstance(node.func, ast.Name) and node.func.id == "isinstance":
+                    parts = node.args[1:]
+                elif isinstance(node.func, ast.Name):
+                    called.add(id(node.func))
+            ignored |= {id(inner) for part in parts for inner in ast.walk(part)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in by_name and id(node) not in ignored:
+                found = constructed if id(node) in called else referenced
+                where = f"{path.relative_to(REPO_ROOT)}:{node.lineno}"
+                found.setdefault(by_name[node.id], set()).add(where)
+    return constructed, referenced
+
+
+@pytest.mark.parametrize("service", kafka_acls.SERVICES)
+def test_every_event_a_services_code_makes_is_for_a_topic_it_declares(service):
+    """Read from the code, not from a run: an event the service constructs is for a topic in
+    its `publishes` (the outbox would refuse it, the ACLs too); an event class it names is
+    for a topic it publishes or subscribes to; and every topic it declares but the audit
+    topic (written by the platform's access kit) is made somewhere in its code, so that
+    its principal is allowed no topic it never writes."""
+    definition = service_definition(service)
+    declared = set(definition.publishes)
+    read = ServiceTopics.of(definition).subscribes
+    package = REPO_ROOT / "services" / service / "src" / f"acms_{service}"
+    constructed, referenced = _events_in_code(package)
+    undeclared = {
+        f"{cls.__name__} ({cls.topic}) at {', '.join(sorted(where))}"
+        for found, allowed in ((constructed, declared), (referenced, declared | read))
+        for cls, where in found.items()
+        if cls.topic not in allowed
+    }
+    assert not undeclared, f"{service} makes events for topics it does not declare: {undeclared}"
+    made = {cls.topic for cls in constructed} | ({cls.topic for cls in referenced} - read)
+    unused = declared - made - {topics.AUDIT_ACCESS}
+    assert not unused, f"{service} declares topics its code never writes: {sorted(unused)}"
 
 
 # --- on the real broker ---------------------------------------------------------------------
@@ -214,8 +280,8 @@ async def _try_to_read(options: dict, topic: str) -> None:
 def test_a_client_without_credentials_cannot_read_any_topic(bootstrap):
     for topic in (topics.AUDIT_ACCESS, topics.CASES):
         with pytest.raises((KafkaError, TimeoutError)):
-            asyncio.run(_try_to_read(client_options(bootstrap), topic))
-        wrong_password = client_options(bootstrap, "acms-referrals", "not-the-password")
+            asyncio.run(_try_to_read(client_options(bootstrap, ca_file=CA), topic))
+        wrong_password = client_options(bootstrap, "acms-referrals", "not-the-password", CA)
         with pytest.raises((KafkaError, TimeoutError)):
             asyncio.run(_try_to_read(wrong_password, topic))
 
@@ -229,10 +295,10 @@ def test_a_principal_nobody_granted_anything_reads_nothing(bootstrap):
     async def as_outsider() -> None:
         async with KafkaAdmin(**kafka_admin(bootstrap)) as admin:
             await admin.upsert_scram_users({name: password})
-        await _signed_in_and_refused(client_options(bootstrap, name, password), topics.CASES)
+        await _signed_in_and_refused(client_options(bootstrap, name, password, CA), topics.CASES)
         for topic in (topics.AUDIT_ACCESS, topics.CASES, topics.REFERRALS):
             with pytest.raises(TopicAuthorizationFailedError):
-                await _try_to_read(client_options(bootstrap, name, password), topic)
+                await _try_to_read(client_options(bootstrap, name, password, CA), topic)
 
     asyncio.run(as_outsider())
 
@@ -256,7 +322,7 @@ async def _signed_in_and_refused(options: dict, topic: str) -> None:
 @needs_sasl
 def test_a_credential_set_through_the_controller_listener_signs_in_at_the_broker(bootstrap):
     """What deploy/kafka.sh does for a broker that refuses every SCRAM credential: the
-    controller listener takes the admin over SASL/PLAIN, and what it writes reaches the
+    controller listener takes the admin over SASL/PLAIN (over TLS), and what it writes reaches the
     broker's credential cache. The old password stops working, the new one works."""
     name, old, new = "acms-test-reset", uuid.uuid4().hex, uuid.uuid4().hex  # never deleted
     admin = kafka_admin_credentials()
@@ -266,11 +332,11 @@ def test_a_credential_set_through_the_controller_listener_signs_in_at_the_broker
         async with KafkaAdmin(**kafka_admin(bootstrap)) as broker_admin:
             await broker_admin.upsert_scram_users({name: old})
         await upsert_scram_users_at_controller(
-            controller, admin["kafka_username"], admin["kafka_password"], {name: new}
+            controller, admin["kafka_username"], admin["kafka_password"], {name: new}, CA
         )
-        await _signed_in_and_refused(client_options(bootstrap, name, new), topics.CASES)
+        await _signed_in_and_refused(client_options(bootstrap, name, new, CA), topics.CASES)
         with pytest.raises((KafkaError, TimeoutError)) as refused:
-            await _try_to_read(client_options(bootstrap, name, old), topics.CASES)
+            await _try_to_read(client_options(bootstrap, name, old, CA), topics.CASES)
         assert not isinstance(refused.value, TopicAuthorizationFailedError)
 
     asyncio.run(reset_at_the_controller())

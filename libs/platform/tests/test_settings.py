@@ -57,8 +57,9 @@ def test_a_suite_has_its_own_topics_and_databases_and_they_are_deleted_at_the_en
     from acms_platform.testing.infra import Endpoints
 
     infrastructure = SimpleNamespace(endpoints=Endpoints())
-    shared = plugin.settings_for_test("cases", infrastructure)
-    suite = plugin.settings_for_test("cases", infrastructure, suite="cases")
+    no_broker = {"kafka_ca_file": None}  # none started: its CA may not exist yet
+    shared = plugin.settings_for_test("cases", infrastructure, **no_broker)
+    suite = plugin.settings_for_test("cases", infrastructure, suite="cases", **no_broker)
     assert (
         suite.topic_namespace == plugin.suite_namespace("cases") == f"test-{plugin.RUN_ID}-cases."
     )
@@ -108,3 +109,38 @@ def test_the_kafka_principal_connects_with_scram_and_empty_means_unset(monkeypat
     monkeypatch.setenv("ACMS_KAFKA_USERNAME", "")  # compose's `${...:-}` when not given
     monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "")
     assert load_settings("cases").kafka_client_options() == {"bootstrap_servers": "127.0.0.1:59092"}
+
+
+def test_a_kafka_ca_means_tls_that_trusts_only_that_ca(monkeypatch, secret, tmp_path):
+    import ssl
+
+    from acms_platform.testing.tls import make_ca
+
+    ca_file = make_ca(tmp_path, "A deployment's Kafka CA")
+    monkeypatch.setenv("ACMS_KAFKA_USERNAME", "acms-cases")
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "kafka-password-in-the-environment")
+    monkeypatch.setenv("ACMS_KAFKA_CA_FILE", str(ca_file))
+    settings = load_settings("cases")
+    options = settings.kafka_client_options()
+    assert options["security_protocol"] == "SASL_SSL"
+    context = options["ssl_context"]
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    subjects = [dict(part[0] for part in ca["subject"]) for ca in context.get_ca_certs()]
+    assert subjects == [{"commonName": "A deployment's Kafka CA"}]  # only it, not the system's
+    security = settings.kafka_security()
+    assert security.use_ssl and security.ssl_context.verify_mode is ssl.CERT_REQUIRED
+    monkeypatch.setenv("ACMS_KAFKA_CA_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("cases")
+    assert "ACMS_KAFKA_CA_FILE" in str(stopped.value)
+
+
+def test_production_stops_without_a_kafka_ca(monkeypatch, secret):
+    monkeypatch.setenv("ACMS_ENVIRONMENT", "production")
+    monkeypatch.setenv("ACMS_AUDIT_CHECKPOINT_KEY", "checkpoint-key-in-the-environment")
+    monkeypatch.setenv("ACMS_KAFKA_USERNAME", "acms-cases")
+    monkeypatch.setenv("ACMS_KAFKA_PASSWORD", "kafka-password-in-the-environment")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("cases")
+    assert "kafka_ca_file is required in production" in str(stopped.value)
+    assert "kafka-password-in-the-environment" not in str(stopped.value)

@@ -17,7 +17,8 @@ namespace (tests' `test-<run>.`) prefixes every topic and group, as `Settings.to
     python -m acms_platform.kafka_acls apply [--secrets-dir D]   # as the admin
     python -m acms_platform.kafka_acls credentials --secrets-dir D [--controller H:P]
 
-`apply` connects as the admin (`ACMS_KAFKA_ADMIN_USER`, `ACMS_KAFKA_ADMIN_PASSWORD`), sets
+`apply` connects as the admin (`ACMS_KAFKA_ADMIN_USER`, `ACMS_KAFKA_ADMIN_PASSWORD`; over TLS
+trusting `ACMS_KAFKA_CA_FILE` when it is set, as the services do), sets
 each service principal's SCRAM credential from `D/kafka_<service>` when a secrets folder is
 given (the launchers' .run/secrets; production creates its users from its secret store), and
 adds the ACLs; `--prune` also removes the principals' ACLs that the code no longer derives.
@@ -187,8 +188,12 @@ def _admin() -> tuple[str, str]:
     return os.environ.get("ACMS_KAFKA_ADMIN_USER", "admin"), password
 
 
+def _ca_file() -> str | None:
+    return os.environ.get("ACMS_KAFKA_CA_FILE") or None
+
+
 def _admin_options(bootstrap: str) -> dict[str, object]:
-    return client_options(bootstrap, *_admin())
+    return client_options(bootstrap, *_admin(), _ca_file())
 
 
 def _passwords(folder: Path | None, services: Iterable[str]) -> dict[str, str]:
@@ -210,7 +215,9 @@ def _reset_credentials(controller: str, folder: Path | None, services: Iterable[
     admin, password = _admin()
     present = [s for s in services if (folder / f"kafka_{s}").is_file()]
     passwords = {admin: password} | {username(s): p for s, p in _passwords(folder, present).items()}
-    asyncio.run(upsert_scram_users_at_controller(controller, admin, password, passwords))
+    asyncio.run(
+        upsert_scram_users_at_controller(controller, admin, password, passwords, _ca_file())
+    )
     print(f"kafka: re-set the SCRAM credentials of {', '.join(sorted(passwords))} at {controller}")
 
 

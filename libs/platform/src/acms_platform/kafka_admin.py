@@ -38,6 +38,8 @@ from aiokafka.protocol.types import (
     TaggedFields,
 )
 
+from acms_platform.kafka_client import CaFile, security_protocol, tls_context
+
 SCRAM_SHA_512 = 2  # the mechanism's number in AlterUserScramCredentials
 SCRAM_ITERATIONS = 8192
 
@@ -237,18 +239,24 @@ def _check_scram(response: Any) -> None:
 
 
 async def upsert_scram_users_at_controller(
-    controller: str, admin_user: str, admin_password: str, passwords: dict[str, str]
+    controller: str,
+    admin_user: str,
+    admin_password: str,
+    passwords: dict[str, str],
+    ca_file: CaFile | None = None,
 ) -> None:
     """Re-set users' SCRAM credentials through the KRaft controller listener, where the admin
-    signs in with SASL/PLAIN (server.properties): the way in when the broker listener refuses
-    every SCRAM credential, the admin's included. The controller writes the records, and the
-    broker's credential cache takes them from the metadata log like any other change."""
+    signs in with SASL/PLAIN (server.properties), over TLS trusting `ca_file` when given (the
+    local broker's controller listener takes TLS only): the way in when the broker listener
+    refuses every SCRAM credential, the admin's included. The controller writes the records,
+    and the broker's credential cache takes them from the metadata log like any other change."""
     host, _, port = controller.rpartition(":")
     conn = await create_conn(
         host,
         int(port),
         request_timeout_ms=15_000,
-        security_protocol="SASL_PLAINTEXT",
+        security_protocol=security_protocol(sasl=True, tls=ca_file is not None),
+        ssl_context=tls_context(ca_file) if ca_file is not None else None,
         sasl_mechanism="PLAIN",
         sasl_plain_username=admin_user,
         sasl_plain_password=admin_password,

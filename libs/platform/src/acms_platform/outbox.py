@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -41,6 +41,31 @@ class EventTooLarge(ValueError):
     """An event whose envelope is larger than Kafka is sure to take."""
 
 
+class UndeclaredTopic(ValueError):
+    """An event for a topic its service does not declare in `ServiceDefinition.publishes`.
+
+    The service's Kafka principal may write only the topics it declares (kafka_acls), so
+    the relay would be refused such a row for ever, holding back every later row of the
+    service: it is refused here, before it is written, and the use case's transaction fails.
+    """
+
+
+# The topics each producing service declares (`ServiceDefinition.publishes`, registered as
+# the definition is made, by service name; several definitions of one name add up).
+_DECLARED: dict[str, set[str]] = {}
+
+
+def declare_publishes(producer: str, topics: Iterable[str]) -> None:
+    """`producer`'s outbox takes events for these topics (and, once declared, no other)."""
+    _DECLARED.setdefault(producer, set()).update(topics)
+
+
+def declared_topics(producer: str) -> frozenset[str] | None:
+    """What `producer` declares; None when no definition of that name was made here."""
+    declared = _DECLARED.get(producer)
+    return None if declared is None else frozenset(declared)
+
+
 _PENDING = "acms_outbox_pending"
 
 
@@ -53,7 +78,16 @@ class Outbox:
     async def add(self, session: AsyncSession, event: Event) -> EventEnvelope:
         """Queue `event` in the session's transaction; it is written just before commit,
         with the transaction's other events as one statement, and leaves for Kafka only if
-        that commits. A rollback drops it."""
+        that commits. A rollback drops it. An event for a topic the service does not
+        declare is refused (UndeclaredTopic)."""
+        declared = _DECLARED.get(self.producer)
+        if declared is not None and event.topic not in declared:
+            raise UndeclaredTopic(
+                f"service {self.producer} writes {type(event).__name__} to the topic "
+                f"{event.topic}, which its ServiceDefinition does not declare in `publishes` "
+                f"({', '.join(sorted(declared)) or 'nothing'}): its Kafka principal may not "
+                "write there, so the event would never leave the outbox"
+            )
         envelope = EventEnvelope.wrap(
             event, producer=self.producer, trace_context=current_trace_context()
         )

@@ -28,7 +28,7 @@ from acms_platform.messaging import (
     subscribe,
 )
 from acms_platform.migrations import RuntimeGrants, upgrade_to_head
-from acms_platform.outbox import MAX_EVENT_BYTES, Outbox, OutboxRelay
+from acms_platform.outbox import MAX_EVENT_BYTES, Outbox, OutboxRelay, declare_publishes
 from acms_platform.settings import Settings
 
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ class ServiceDefinition:
     # (`Settings.pg_owner_user` runs the migrations), that role may never update, delete
     # or truncate them (acms_platform.migrations.RuntimeGrants).
     append_only_tables: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The outbox refuses, at the write, an event for a topic not declared here (the
+        # service's Kafka ACLs are derived from `publishes`: the relay would be refused).
+        declare_publishes(self.name, self.publishes)
 
     def runtime_grants(self, settings: Settings) -> RuntimeGrants | None:
         """What the migrations grant the role this service runs as, if it is not the owner."""

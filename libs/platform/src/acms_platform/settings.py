@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import (
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     computed_field,
@@ -20,7 +21,7 @@ from acms_contracts.student_keys import student_key_for_nsn
 from acms_platform.kafka_client import client_options, faststream_security
 
 if TYPE_CHECKING:
-    from faststream.security import SASLScram512
+    from faststream.security import BaseSecurity
 
 SERVICE_PORTS = {
     "identity": 8101,
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
     # refuse; required in production.
     kafka_username: str | None = Field(default=None, min_length=1)
     kafka_password: SecretStr | None = None
+    # The PEM certificate(s) of the CA that signed the broker's certificate: set, the clients
+    # connect over TLS (SASL_SSL) and refuse a broker whose certificate that CA did not sign
+    # or that does not name the bootstrap host. Only this CA is trusted, not the system's.
+    # The launchers make a local CA at first start (.run/tls/kafka-ca.pem, deploy/kafka.sh);
+    # production mounts its CA from its secret store. Unset: no TLS, which our brokers
+    # refuse; required in production.
+    kafka_ca_file: FilePath | None = None
     kafka_partitions: int = Field(default=6, ge=1, le=256)
     consumer_group: str | None = Field(default=None, description="default: acms-<service>")
     # Prefixed to every Kafka topic and consumer group this process uses, so test and
@@ -168,7 +176,7 @@ class Settings(BaseSettings):
     # (README, "Student keys").
     student_key_secret: SecretStr = Field(min_length=32)
 
-    @field_validator("kafka_username", "kafka_password", mode="before")
+    @field_validator("kafka_username", "kafka_password", "kafka_ca_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # compose passes `${ACMS_KAFKA_USERNAME_<SERVICE>:-}`: empty means not configured
@@ -180,14 +188,18 @@ class Settings(BaseSettings):
             raise ValueError("kafka_username and kafka_password go together: set both or neither")
         if self.environment == "production" and self.kafka_username is None:
             raise ValueError("kafka_username and kafka_password are required in production")
+        if self.environment == "production" and self.kafka_ca_file is None:
+            raise ValueError("kafka_ca_file is required in production (Kafka over TLS)")
         return self
 
     def kafka_client_options(self) -> dict[str, object]:
-        """aiokafka keyword arguments (bootstrap servers and SASL) for this principal."""
-        return client_options(self.kafka_bootstrap, self.kafka_username, self._kafka_secret)
+        """aiokafka keyword arguments (bootstrap servers, TLS and SASL) for this principal."""
+        return client_options(
+            self.kafka_bootstrap, self.kafka_username, self._kafka_secret, self.kafka_ca_file
+        )
 
-    def kafka_security(self) -> SASLScram512 | None:
-        return faststream_security(self.kafka_username, self._kafka_secret)
+    def kafka_security(self) -> BaseSecurity | None:
+        return faststream_security(self.kafka_username, self._kafka_secret, self.kafka_ca_file)
 
     @property
     def _kafka_secret(self) -> str | None:

@@ -21,7 +21,9 @@ Kafka likewise: each service connects as its own principal (`acms-<service>`, pa
 local secret `kafka_<service>`), with the ACLs `acms_platform.kafka_acls` derives from its
 code, granted at session start on this session's namespace (its consumer groups by prefix:
 tests start replicas and variants with suffixed groups) and removed at the end. The tests'
-own clients and test-only services (the probe) connect as the admin (`kafka_admin`).
+own clients and test-only services (the probe) connect as the admin (`kafka_admin`). Every
+client connects over TLS and verifies the broker against the local CA deploy/kafka.sh made
+(`KAFKA_CA_FILE`, .run/tls/kafka-ca.pem), as the services do.
 """
 
 from __future__ import annotations
@@ -71,8 +73,15 @@ ADMIN_PASSWORD = os.environ.get("ACMS_PG_ADMIN_PASSWORD", "acms")
 SECRETS_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "secrets"
 # Files a service keeps (cases' document blobs) for this session only, never the demo's.
 TEST_DATA_DIR = Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "test-data" / RUN_ID
-# The throwaway containers' broker (containers.py) has no SASL listener; the launchers' has.
+# The throwaway containers' broker (containers.py) has no SASL or TLS listener (it says
+# why); the launchers' has both.
 KAFKA_SASL = os.environ.get("ACMS_TEST_INFRA", "local") != "testcontainers"
+# The CA the broker's certificate is verified against (deploy/lib/common.sh KAFKA_CA_FILE),
+# or the one ACMS_KAFKA_CA_FILE names (ACMS_TEST_INFRA=external).
+KAFKA_CA_FILE = Path(
+    os.environ.get("ACMS_KAFKA_CA_FILE")
+    or Path(os.environ.get("ACMS_RUN_DIR", REPO_ROOT / ".run")) / "tls" / "kafka-ca.pem"
+)
 
 
 def local_secret(name: str) -> str:
@@ -113,30 +122,43 @@ def service_credentials(service: str) -> dict[str, str]:
     }
 
 
+def kafka_tls() -> dict[str, str]:
+    """The Kafka setting that makes a client connect over TLS, trusting the local CA."""
+    return {"kafka_ca_file": str(KAFKA_CA_FILE)} if KAFKA_SASL else {}
+
+
 def kafka_admin_credentials() -> dict[str, str]:
-    """The admin's Kafka user and password (deploy/kafka.sh formats the storage with it)."""
+    """The admin's Kafka user and password (deploy/kafka.sh formats the storage with it),
+    and the CA to verify the broker with: Settings keyword arguments."""
     if not KAFKA_SASL:
         return {}
     password = os.environ.get("ACMS_KAFKA_ADMIN_PASSWORD") or local_secret("kafka_admin")
     return {
         "kafka_username": os.environ.get("ACMS_KAFKA_ADMIN_USER", "admin"),
         "kafka_password": password,
+        **kafka_tls(),
     }
 
 
 def kafka_admin(bootstrap: str) -> dict[str, object]:
     """aiokafka keyword arguments for a test's own client: `bootstrap`, as the admin."""
     admin = kafka_admin_credentials()
-    return client_options(bootstrap, admin.get("kafka_username"), admin.get("kafka_password"))
+    return client_options(
+        bootstrap,
+        admin.get("kafka_username"),
+        admin.get("kafka_password"),
+        admin.get("kafka_ca_file"),
+    )
 
 
 def kafka_credentials(service: str) -> dict[str, str]:
     """The Kafka settings a service connects with: its own principal for a service of
-    the deployment, the admin for a test-only one (the probe)."""
+    the deployment, the admin for a test-only one (the probe); over TLS either way."""
     if KAFKA_SASL and service in kafka_acls.SERVICES:
         return {
             "kafka_username": kafka_acls.username(service),
             "kafka_password": local_secret(f"kafka_{service}"),
+            **kafka_tls(),
         }
     return kafka_admin_credentials()
 
